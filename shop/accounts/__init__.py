@@ -1,0 +1,1 @@
+"""Accounts: people and devices that use the hub, their roles and their workshop scope."""

@@ -1,0 +1,110 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from shop.auth import OptionalJWTAuthMiddleware
+from shop.cache import build_channels, build_stores, redis_client
+from shop.db import create_engine, create_session_factory
+from shop.deps import dependencies
+from shop.errors import exception_handlers
+from shop.logging import configure_logging
+from shop.middleware import request_context_middleware
+from shop.settings import Settings, get_settings
+
+log = structlog.get_logger(__name__)
+
+# Each bounded context exposes `route_handlers` in its controllers module and may expose `lifespan(app)`
+# (an async context manager started with the app) in `<context>.wiring`. Listed here so the app stays explicit.
+CONTROLLER_MODULES = [
+    "shop.health",
+    "shop.accounts.controllers",
+    "catalog.controllers",
+]
+WIRING_MODULES: list[str] = []
+
+
+def _route_handlers() -> list[Any]:
+    handlers: list[Any] = []
+    for name in CONTROLLER_MODULES:
+        module = importlib.import_module(name)
+        handlers.extend(getattr(module, "route_handlers", []))
+        if name == "shop.health":
+            handlers.append(module.HealthController)
+    return handlers
+
+
+def _lifespans() -> list[Callable[[Litestar], Any]]:
+    return [importlib.import_module(name).lifespan for name in WIRING_MODULES]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(json_logs=settings.app.environment != "development" or not settings.app.debug)
+    engine = create_engine(settings.db)
+    session_factory = create_session_factory(engine)
+    redis = redis_client(settings)
+    settings.app.upload_dir.mkdir(parents=True, exist_ok=True)
+    context_lifespans = _lifespans()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for context_lifespan in context_lifespans:
+                await stack.enter_async_context(context_lifespan(app))
+            try:
+                yield
+            finally:
+                await engine.dispose()
+                if redis is not None:
+                    await redis.aclose()
+
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.app.login_rate_per_minute),
+        store="rate_limit",
+        check_throttle_handler=lambda request: request.url.path == "/api/auth/login",
+        exclude_opt_key="no_rate_limit",
+    )
+    return Litestar(
+        route_handlers=_route_handlers(),
+        dependencies=dependencies,
+        state=State({"settings": settings, "engine": engine, "session_factory": session_factory, "redis": redis}),
+        lifespan=[lifespan],
+        stores=build_stores(settings, redis),
+        plugins=[build_channels(settings, redis)],
+        middleware=[
+            request_context_middleware,
+            DefineMiddleware(OptionalJWTAuthMiddleware, exclude=["^/schema"]),
+            rate_limit.middleware,
+        ],
+        exception_handlers=exception_handlers,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        openapi_config=OpenAPIConfig(
+            title="Workshop Sales Hub API (共富工坊销售平台)",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                }
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        request_max_body_size=settings.app.upload_max_bytes + 64 * 1024,
+        debug=settings.app.debug,
+    )

@@ -1,0 +1,95 @@
+"""Declarative base, engine and session factory shared by every bounded context.
+
+Primary keys are BIGINT on PostgreSQL and INTEGER (rowid alias) on SQLite; timestamps are UTC-aware on both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import BigInteger, Integer, MetaData, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import NullPool
+
+from shop.settings import DatabaseSettings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# One id type for every table: BIGINT where it matters, the rowid alias on SQLite so autoincrement works.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+JSONType = JsonB
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: DateTimeUTC(timezone=True), dict[str, Any]: JsonB, list[Any]: JsonB}
+
+
+class IdMixin:
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+def create_engine(settings: DatabaseSettings, *, null_pool: bool = False) -> AsyncEngine:
+    kwargs: dict[str, Any] = {"echo": settings.echo}
+    if settings.is_sqlite:
+        # SQLite serialises writers; a generous busy timeout turns contention into waiting, not errors.
+        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["poolclass"] = NullPool
+    elif null_pool:
+        kwargs["poolclass"] = NullPool
+    else:
+        kwargs.update(pool_size=settings.pool_size, max_overflow=settings.max_overflow, pool_pre_ping=True)
+    engine = create_async_engine(settings.url, **kwargs)
+    if settings.is_sqlite:
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy own transactions so BEGIN IMMEDIATE can take the write lock up front.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Every transaction that may write takes the lock at BEGIN: no read-then-upgrade deadlocks, no oversell.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with factory() as session:
+        yield session
