@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import BigInteger, Integer, MetaData, event
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import JSON, BigInteger, Integer, MetaData, event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
@@ -28,7 +29,7 @@ NAMING_CONVENTION = {
 
 # One id type for every table: BIGINT where it matters, the rowid alias on SQLite so autoincrement works.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
-JSONType = JsonB
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def utcnow() -> dt.datetime:
@@ -37,7 +38,7 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: DateTimeUTC(timezone=True), dict[str, Any]: JsonB, list[Any]: JsonB}
+    type_annotation_map = {dt.datetime: DateTimeUTC(timezone=True), dict[str, Any]: JSONType, list[Any]: JSONType}
 
 
 class IdMixin:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-
 import structlog
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send

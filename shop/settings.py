@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-DEFAULT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the value a production setting must refuse
+DEFAULT_SECRET = "dev-insecure-secret-change-me"
 
 
 class _Env(BaseSettings):
