@@ -11,6 +11,7 @@ MODEL_MODULES = [
     "shop.audit",
     "shop.outbox",
     "catalog.models",
+    "shop.ledger.models",
 ]
 
 
