@@ -58,7 +58,7 @@ def create_engine(settings: DatabaseSettings, *, null_pool: bool = False) -> Asy
         # SQLite serialises writers; a generous busy timeout turns contention into waiting, not errors.
         kwargs["connect_args"] = {"timeout": 30}
         kwargs["poolclass"] = NullPool
-    elif null_pool:
+    elif null_pool or settings.pool == "null":
         kwargs["poolclass"] = NullPool
     else:
         kwargs.update(pool_size=settings.pool_size, max_overflow=settings.max_overflow, pool_pre_ping=True)

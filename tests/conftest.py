@@ -6,7 +6,6 @@ over both backends. Each backend's database is migrated once per test session an
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import uuid
@@ -37,7 +36,7 @@ def _run_in_thread(fn: Any, *args: Any) -> None:
     def target() -> None:
         try:
             fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=target)
@@ -101,7 +100,7 @@ async def empty_database(url: str) -> None:
 def make_settings(db_url: str, tmp_path: Path, **env: str) -> Settings:
     os.environ.setdefault("APP_ENV", "test")
     settings = Settings()
-    settings.db = DatabaseSettings.model_validate({"DATABASE_URL": db_url})
+    settings.db = DatabaseSettings.model_validate({"DATABASE_URL": db_url, "DATABASE_POOL": "null"})
     settings.app = settings.app.model_copy(update={"var_dir": tmp_path / "var", "environment": "test"})
     settings.redis = settings.redis.model_copy(update={"url": env.get("REDIS_URL")})
     return settings

@@ -31,7 +31,7 @@ from shop.auth import hash_password, issue_token
 _counter = itertools.count(1)
 PASSWORD = "password123"
 _PASSWORD_HASH: str | None = None
-TEST_SECRET = "dev-insecure-secret-change-me"
+from shop.settings import DEFAULT_SECRET as TEST_SECRET  # noqa: E402
 
 
 def _n() -> int:
@@ -39,7 +39,7 @@ def _n() -> int:
 
 
 def password_hash() -> str:
-    global _PASSWORD_HASH  # noqa: PLW0603 - hashing is slow on purpose; hash the test password once
+    global _PASSWORD_HASH
     if _PASSWORD_HASH is None:
         _PASSWORD_HASH = hash_password(PASSWORD)
     return _PASSWORD_HASH

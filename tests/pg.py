@@ -30,7 +30,7 @@ def _run(coro: object) -> None:
     def target() -> None:
         try:
             asyncio.run(coro)  # type: ignore[arg-type]
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=target)
@@ -43,7 +43,7 @@ def _run(coro: object) -> None:
 def postgres_available() -> bool:
     try:
         _run(_admin("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not available"
+    except Exception:
         return False
     return True
 
@@ -57,5 +57,5 @@ def create_database(name: str) -> str:
 def drop_database(name: str) -> None:
     try:
         _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    except Exception:  # noqa: BLE001, S110 - best effort cleanup
+    except Exception:
         pass
