@@ -55,7 +55,8 @@ class CatalogController(Controller):
 
     @get("/api/regions", opt=PUBLIC, summary="Regions: counties, townships, villages")
     async def regions(
-        self, db_session: AsyncSession,
+        self,
+        db_session: AsyncSession,
         level: RegionLevel | None = Parameter(query="level", default=None),
         parent_id: int | None = Parameter(query="parent_id", default=None, ge=1),
     ) -> list[RegionOut]:
@@ -63,17 +64,21 @@ class CatalogController(Controller):
 
     @get("/api/workshops", opt=PUBLIC, summary="Workshops (共富工坊), filterable by county, type and stars")
     async def workshops(
-        self, db_session: AsyncSession, paging: Page,
-        county: str | None = Parameter(query="county", default=None, max_length=64,
-                                       description="County id or name"),
+        self,
+        db_session: AsyncSession,
+        paging: Page,
+        county: str | None = Parameter(query="county", default=None, max_length=64, description="County id or name"),
         workshop_type: WorkshopType | None = Parameter(query="workshop_type", default=None),
         stars_min: int | None = Parameter(query="stars_min", default=None, ge=1, le=5),
     ) -> WorkshopPage:
         """404 when `county` names no county."""
         county_id = await RegionService(db_session).resolve_county(county) if county else None
         items, total = await WorkshopService(db_session).list(
-            county_id=county_id, workshop_type=workshop_type, stars_min=stars_min,
-            limit=paging.per_page, offset=paging.offset,
+            county_id=county_id,
+            workshop_type=workshop_type,
+            stars_min=stars_min,
+            limit=paging.per_page,
+            offset=paging.offset,
         )
         return WorkshopPage(items, total, paging.page, paging.per_page)
 
@@ -82,24 +87,36 @@ class CatalogController(Controller):
         """404 for an unknown id."""
         return await WorkshopService(db_session).detail(workshop_id)
 
-    @get("/api/products", opt=PUBLIC, summary="Products, filterable by family (incl. sub-brands), brand, workshop, "
-         "county, workshop type and stock")
+    @get(
+        "/api/products",
+        opt=PUBLIC,
+        summary="Products, filterable by family (incl. sub-brands), brand, workshop, county, workshop type and stock",
+    )
     async def products(
-        self, db_session: AsyncSession, paging: Page,
-        family: str | None = Parameter(query="family", default=None, max_length=64,
-                                       description="Brand id or name; includes all its sub-brands"),
+        self,
+        db_session: AsyncSession,
+        paging: Page,
+        family: str | None = Parameter(
+            query="family", default=None, max_length=64, description="Brand id or name; includes all its sub-brands"
+        ),
         brand: str | None = Parameter(query="brand", default=None, max_length=64, description="Brand id or name"),
         workshop: int | None = Parameter(query="workshop", default=None, ge=1, description="Workshop id"),
-        county: str | None = Parameter(query="county", default=None, max_length=64,
-                                       description="County id or name"),
+        county: str | None = Parameter(query="county", default=None, max_length=64, description="County id or name"),
         workshop_type: WorkshopType | None = Parameter(query="workshop_type", default=None),
         in_stock: bool | None = Parameter(query="in_stock", default=None),
         sort: ProductSort = Parameter(query="sort", default="newest"),
     ) -> ProductPage:
         """404 when `family`, `brand` or `county` names nothing; 400 for a bad value."""
         items, total = await ProductService(db_session).list(
-            family=family, brand=brand, workshop_id=workshop, county=county, workshop_type=workshop_type,
-            in_stock=in_stock, sort=sort, limit=paging.per_page, offset=paging.offset,
+            family=family,
+            brand=brand,
+            workshop_id=workshop,
+            county=county,
+            workshop_type=workshop_type,
+            in_stock=in_stock,
+            sort=sort,
+            limit=paging.per_page,
+            offset=paging.offset,
         )
         return ProductPage(items, total, paging.page, paging.per_page)
 
@@ -111,8 +128,12 @@ class CatalogController(Controller):
     @get("/media/products/{filename:str}", opt=PUBLIC, summary="A product image", include_in_schema=True)
     async def image(self, db_session: AsyncSession, settings: Settings, filename: str) -> File:
         path, content_type = await ImageService(db_session, settings.app.upload_dir, 0).path_for(filename)
-        return File(path=path, media_type=content_type, content_disposition_type="inline",
-                    headers={"Cache-Control": "public, max-age=86400, immutable"})
+        return File(
+            path=path,
+            media_type=content_type,
+            content_disposition_type="inline",
+            headers={"Cache-Control": "public, max-age=86400, immutable"},
+        )
 
 
 class AuditPage(msgspec.Struct):
@@ -163,7 +184,9 @@ class CatalogAdminController(Controller):
 
     @get("/audit", summary="The audit trail of writes (who, when, what)")
     async def audit_trail(
-        self, db_session: AsyncSession, paging: Page,
+        self,
+        db_session: AsyncSession,
+        paging: Page,
         entity: str | None = Parameter(query="entity", default=None, max_length=64),
         entity_id: int | None = Parameter(query="entity_id", default=None, ge=1),
     ) -> AuditPage:
@@ -174,11 +197,24 @@ class CatalogAdminController(Controller):
             conditions.append(AuditEntry.entity_id == entity_id)
         total = int(await db_session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0)
         rows = await db_session.scalars(
-            select(AuditEntry).where(*conditions).order_by(AuditEntry.id.desc()).limit(paging.per_page)
+            select(AuditEntry)
+            .where(*conditions)
+            .order_by(AuditEntry.id.desc())
+            .limit(paging.per_page)
             .offset(paging.offset)
         )
-        items = [{"id": r.id, "at": r.at.isoformat(), "actor_id": r.actor_id, "action": r.action,
-                  "entity": r.entity, "entity_id": r.entity_id, "changes": r.changes} for r in rows]
+        items = [
+            {
+                "id": r.id,
+                "at": r.at.isoformat(),
+                "actor_id": r.actor_id,
+                "action": r.action,
+                "entity": r.entity,
+                "entity_id": r.entity_id,
+                "changes": r.changes,
+            }
+            for r in rows
+        ]
         return AuditPage(items, total, paging.page, paging.per_page)
 
 
@@ -196,7 +232,10 @@ class StaffCatalogController(Controller):
 
     @get("/products", summary="Products including drafts and archived ones (own workshops for managers)")
     async def products(
-        self, db_session: AsyncSession, caller: Caller, paging: Page,
+        self,
+        db_session: AsyncSession,
+        caller: Caller,
+        paging: Page,
         workshop: int | None = Parameter(query="workshop", default=None, ge=1),
         status: ProductStatus | None = Parameter(query="status", default=None),
     ) -> ProductPage:
@@ -204,8 +243,9 @@ class StaffCatalogController(Controller):
         if not caller.is_admin and workshop is None:
             items, total = [], 0
             for wid in sorted(caller.workshop_ids):  # managers usually run one or two workshops
-                chunk, n = await service.list(workshop_id=wid, status=status, limit=paging.per_page,
-                                              offset=paging.offset)
+                chunk, n = await service.list(
+                    workshop_id=wid, status=status, limit=paging.per_page, offset=paging.offset
+                )
                 items.extend(chunk)
                 total += n
             return ProductPage(items[: paging.per_page], total, paging.page, paging.per_page)
@@ -213,8 +253,9 @@ class StaffCatalogController(Controller):
             from shop.errors import Forbidden
 
             raise Forbidden(f"You do not manage workshop {workshop}.", field="workshop")
-        items, total = await service.list(workshop_id=workshop, status=status, limit=paging.per_page,
-                                          offset=paging.offset)
+        items, total = await service.list(
+            workshop_id=workshop, status=status, limit=paging.per_page, offset=paging.offset
+        )
         return ProductPage(items, total, paging.page, paging.per_page)
 
     @patch("/workshops/{workshop_id:int}", summary="Change a workshop's profile and red stewards")
@@ -261,10 +302,13 @@ class StaffCatalogController(Controller):
         """409 when the new on-hand would fall below units reserved by open checkouts."""
         return await ProductService(db_session).set_stock(caller, variant_id, data)
 
-    @post("/products/{product_id:int}/images", summary="Upload a product image (JPEG, PNG or WebP)",
-          status_code=201)
+    @post("/products/{product_id:int}/images", summary="Upload a product image (JPEG, PNG or WebP)", status_code=201)
     async def upload_image(
-        self, db_session: AsyncSession, caller: Caller, settings: Settings, product_id: int,
+        self,
+        db_session: AsyncSession,
+        caller: Caller,
+        settings: Settings,
+        product_id: int,
         data: Annotated[ImageUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImageOut:
         """422 when the file is empty, too large, not an image or of another type."""

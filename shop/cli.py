@@ -90,7 +90,9 @@ async def _seed(demo: bool, synthetic: int | None, random_seed: int) -> None:
             with Progress(console=console) as progress:
                 task = progress.add_task("Synthetic products", total=synthetic)
                 inserted = await load_synthetic(
-                    factory, synthetic, seed=random_seed,
+                    factory,
+                    synthetic,
+                    seed=random_seed,
                     progress=lambda n: progress.update(task, completed=n),
                 )
             elapsed = time.perf_counter() - started
@@ -113,8 +115,16 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         console.print("[yellow]SQLite and in-memory state serve one process; starting 1 worker.[/]")
         workers = 1
     console.print(f"[green]Serving on http://{host}:{port}[/]")
-    uvicorn.run("shop.asgi:app", host=host, port=port, workers=workers, reload=reload, proxy_headers=True,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        "shop.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 for _module in CONTEXT_COMMANDS:

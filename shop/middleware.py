@@ -44,5 +44,3 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_wrapper)
 
     return middleware
-
-

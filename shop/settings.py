@@ -36,7 +36,9 @@ class AppSettings(_Env):
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> AppSettings:
         if self.environment == "production" and (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32):
-            raise ValueError("SECRET_KEY must be set to a random value of at least 32 characters when APP_ENV=production")
+            raise ValueError(
+                "SECRET_KEY must be set to a random value of at least 32 characters when APP_ENV=production"
+            )
         return self
 
     @property

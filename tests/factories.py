@@ -63,8 +63,12 @@ async def region_tree(
 
 async def brand(session: AsyncSession, name: str | None = None, parent: Brand | None = None) -> Brand:
     n = _n()
-    b = Brand(name=name or f"品牌{n}", slug=f"brand-{n}", parent_id=parent.id if parent else None,
-              family_id=(parent.family_id or parent.id) if parent else None)
+    b = Brand(
+        name=name or f"品牌{n}",
+        slug=f"brand-{n}",
+        parent_id=parent.id if parent else None,
+        family_id=(parent.family_id or parent.id) if parent else None,
+    )
     session.add(b)
     await session.flush()
     if b.family_id is None:
@@ -73,21 +77,41 @@ async def brand(session: AsyncSession, name: str | None = None, parent: Brand | 
 
 
 async def workshop(
-    session: AsyncSession, village: Region, name: str | None = None,
-    workshop_type: WorkshopType = WorkshopType.MATERIAL_PROCESSING, stars: int | None = None, **kw: Any,
+    session: AsyncSession,
+    village: Region,
+    name: str | None = None,
+    workshop_type: WorkshopType = WorkshopType.MATERIAL_PROCESSING,
+    stars: int | None = None,
+    **kw: Any,
 ) -> Workshop:
     w = Workshop(
-        name=name or f"共富工坊{_n()}", village_id=village.id, county_id=village.county_id or village.id,
-        workshop_type=workshop_type, operator_kind=kw.pop("operator_kind", OperatorKind.VILLAGE_COMPANY),
-        operator_name=kw.pop("operator_name", "强村公司"), story=kw.pop("story", "工坊故事"),
-        benefit_models=kw.pop("benefit_models", ["labour"]), latest_stars=stars, **kw,
+        name=name or f"共富工坊{_n()}",
+        village_id=village.id,
+        county_id=village.county_id or village.id,
+        workshop_type=workshop_type,
+        operator_kind=kw.pop("operator_kind", OperatorKind.VILLAGE_COMPANY),
+        operator_name=kw.pop("operator_name", "强村公司"),
+        story=kw.pop("story", "工坊故事"),
+        benefit_models=kw.pop("benefit_models", ["labour"]),
+        latest_stars=stars,
+        **kw,
         stewards=[RedSteward(name="王红", work_unit="仁庄镇党委", phone="13800000000", role="红色管家")],
     )
     session.add(w)
     await session.flush()
     if stars is not None:
-        session.add(StarRating(workshop_id=w.id, year=2026, half="H1", party_leadership=stars, organisation=stars,
-                               service_support=stars, prosperity_impact=stars, stars=stars))
+        session.add(
+            StarRating(
+                workshop_id=w.id,
+                year=2026,
+                half="H1",
+                party_leadership=stars,
+                organisation=stars,
+                service_support=stars,
+                prosperity_impact=stars,
+                stars=stars,
+            )
+        )
     session.add(StockLocation(name=f"{w.name}仓", kind=LocationKind.WORKSHOP_STORE, workshop_id=w.id))
     await session.flush()
     return w
@@ -101,15 +125,28 @@ class ProductBundle:
 
 
 async def product(
-    session: AsyncSession, workshop_: Workshop, brand_: Brand, title: str | None = None, price_fen: int = 3800,
-    on_hand: int = 10, status: ProductStatus = ProductStatus.ACTIVE, **kw: Any,
+    session: AsyncSession,
+    workshop_: Workshop,
+    brand_: Brand,
+    title: str | None = None,
+    price_fen: int = 3800,
+    on_hand: int = 10,
+    status: ProductStatus = ProductStatus.ACTIVE,
+    **kw: Any,
 ) -> ProductBundle:
     from sqlalchemy import select
 
     n = _n()
     variant = ProductVariant(sku=f"SKU-{n}", name="500g", price_fen=price_fen, weight_g=500)
-    p = Product(workshop_id=workshop_.id, brand_id=brand_.id, title=title or f"红糖{n}", status=status,
-                min_price_fen=price_fen, variants=[variant], **kw)
+    p = Product(
+        workshop_id=workshop_.id,
+        brand_id=brand_.id,
+        title=title or f"红糖{n}",
+        status=status,
+        min_price_fen=price_fen,
+        variants=[variant],
+        **kw,
+    )
     session.add(p)
     await session.flush()
     location_id = await session.scalar(select(StockLocation.id).where(StockLocation.workshop_id == workshop_.id))
@@ -120,11 +157,18 @@ async def product(
 
 
 async def user(
-    session: AsyncSession, role: Role = Role.BUYER, username: str | None = None,
+    session: AsyncSession,
+    role: Role = Role.BUYER,
+    username: str | None = None,
     workshop_ids: list[int] | None = None,
 ) -> User:
-    u = User(username=username or f"user{_n()}", display_name="测试用户", password_hash=password_hash(), role=role,
-             managed_workshops=[WorkshopManagerScope(workshop_id=w) for w in workshop_ids or []])
+    u = User(
+        username=username or f"user{_n()}",
+        display_name="测试用户",
+        password_hash=password_hash(),
+        role=role,
+        managed_workshops=[WorkshopManagerScope(workshop_id=w) for w in workshop_ids or []],
+    )
     session.add(u)
     await session.flush()
     return u

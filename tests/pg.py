@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 
@@ -55,7 +56,5 @@ def create_database(name: str) -> str:
 
 
 def drop_database(name: str) -> None:
-    try:
+    with contextlib.suppress(Exception):
         _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    except Exception:
-        pass

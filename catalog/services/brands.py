@@ -82,14 +82,26 @@ class BrandService:
         )
         if clash:
             raise Conflict(f"A brand named {data.name!r} or with slug {data.slug!r} exists.", field="name")
-        brand = Brand(name=data.name, slug=data.slug, parent_id=data.parent_id, description=data.description,
-                      position=data.position, family_id=family_id)
+        brand = Brand(
+            name=data.name,
+            slug=data.slug,
+            parent_id=data.parent_id,
+            description=data.description,
+            position=data.position,
+            family_id=family_id,
+        )
         self.session.add(brand)
         await self.session.flush()
         if brand.family_id is None:
             brand.family_id = brand.id
-        audit.record(self.session, actor_id=actor.id, action="create", entity="brand", entity_id=brand.id,
-                     changes={"name": data.name, "parent_id": data.parent_id})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="create",
+            entity="brand",
+            entity_id=brand.id,
+            changes={"name": data.name, "parent_id": data.parent_id},
+        )
         await self.session.commit()
         return BrandNode(brand.id, brand.name, brand.slug, brand.description, brand.parent_id, brand.family_id, [])
 
@@ -98,16 +110,25 @@ class BrandService:
         if brand is None:
             raise NotFound(f"Brand {brand_id} not found.")
         before = {"name": brand.name, "description": brand.description, "position": brand.position}
-        after = {k: v for k, v in {"name": data.name, "description": data.description,
-                                   "position": data.position}.items() if v is not None}
+        after = {
+            k: v
+            for k, v in {"name": data.name, "description": data.description, "position": data.position}.items()
+            if v is not None
+        }
         if "name" in after and after["name"] != brand.name:
             clash = await self.session.scalar(select(func.count()).where(Brand.name == after["name"]))
             if clash:
                 raise Conflict(f"A brand named {after['name']!r} exists.", field="name")
         for key, value in after.items():
             setattr(brand, key, value)
-        audit.record(self.session, actor_id=actor.id, action="update", entity="brand", entity_id=brand.id,
-                     changes=audit.diff(before, after))
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="update",
+            entity="brand",
+            entity_id=brand.id,
+            changes=audit.diff(before, after),
+        )
         if "name" in after:
             from shop.outbox import emit_search
 

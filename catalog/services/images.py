@@ -55,15 +55,29 @@ class ImageService:
         path = self.upload_dir / filename
         path.write_bytes(content)
         try:
-            position = int(await self.session.scalar(
-                select(func.count()).where(ProductImage.product_id == product.id)) or 0)
-            image = ProductImage(product_id=product.id, filename=filename, content_type=mime,
-                                 size_bytes=len(content), width=width, height=height, alt=alt[:200],
-                                 position=position)
+            position = int(
+                await self.session.scalar(select(func.count()).where(ProductImage.product_id == product.id)) or 0
+            )
+            image = ProductImage(
+                product_id=product.id,
+                filename=filename,
+                content_type=mime,
+                size_bytes=len(content),
+                width=width,
+                height=height,
+                alt=alt[:200],
+                position=position,
+            )
             self.session.add(image)
             await self.session.flush()
-            audit.record(self.session, actor_id=actor.id, action="add_image", entity="product",
-                         entity_id=product.id, changes={"filename": filename, "size_bytes": len(content)})
+            audit.record(
+                self.session,
+                actor_id=actor.id,
+                action="add_image",
+                entity="product",
+                entity_id=product.id,
+                changes={"filename": filename, "size_bytes": len(content)},
+            )
             emit_search(self.session, "product", product.id, "image")
             await self.session.commit()
         except BaseException:
@@ -78,8 +92,14 @@ class ImageService:
         await ProductService(self.session)._owned(actor, image.product_id)
         filename = image.filename
         await self.session.delete(image)
-        audit.record(self.session, actor_id=actor.id, action="delete_image", entity="product",
-                     entity_id=image.product_id, changes={"filename": filename})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="delete_image",
+            entity="product",
+            entity_id=image.product_id,
+            changes={"filename": filename},
+        )
         await self.session.commit()
         (self.upload_dir / filename).unlink(missing_ok=True)
 

@@ -63,8 +63,11 @@ def _in_stock_clause() -> ColumnElement[bool]:
     return exists(
         select(StockLevel.id)
         .join(ProductVariant, ProductVariant.id == StockLevel.variant_id)
-        .where(ProductVariant.product_id == Product.id, ProductVariant.is_active.is_(True),
-               StockLevel.on_hand > StockLevel.reserved)
+        .where(
+            ProductVariant.product_id == Product.id,
+            ProductVariant.is_active.is_(True),
+            StockLevel.on_hand > StockLevel.reserved,
+        )
     )
 
 
@@ -76,9 +79,17 @@ class ProductService:
 
     # ---- reads ---------------------------------------------------------------------------------------------
     async def list(
-        self, *, family: str | None = None, brand: str | None = None, workshop_id: int | None = None,
-        county: str | None = None, workshop_type: WorkshopType | None = None, in_stock: bool | None = None,
-        status: ProductStatus | None = ProductStatus.ACTIVE, sort: ProductSort = "newest", limit: int = 20,
+        self,
+        *,
+        family: str | None = None,
+        brand: str | None = None,
+        workshop_id: int | None = None,
+        county: str | None = None,
+        workshop_type: WorkshopType | None = None,
+        in_stock: bool | None = None,
+        status: ProductStatus | None = ProductStatus.ACTIVE,
+        sort: ProductSort = "newest",
+        limit: int = 20,
         offset: int = 0,
     ) -> tuple[list[ProductSummary], int]:
         conditions: list[ColumnElement[bool]] = []
@@ -119,9 +130,11 @@ class ProductService:
     async def summaries(self, ids: list[int]) -> list[ProductSummary]:
         if not ids:
             return []
-        rows = (await self.session.execute(
-            select(Product, _available_subquery().label("available")).where(Product.id.in_(ids))
-        )).all()
+        rows = (
+            await self.session.execute(
+                select(Product, _available_subquery().label("available")).where(Product.id.in_(ids))
+            )
+        ).all()
         by_id = {p.id: (p, int(avail or 0)) for p, avail in rows}
         brand_refs = await self._brand_refs({p.brand_id for p, _ in by_id.values()})
         workshop_refs = await self._workshop_refs({p.workshop_id for p, _ in by_id.values()})
@@ -130,11 +143,25 @@ class ProductService:
             if pid not in by_id:
                 continue
             p, available = by_id[pid]
-            out.append(ProductSummary(
-                p.id, p.title, p.subtitle, p.min_price_fen, brand_refs[p.brand_id], workshop_refs[p.workshop_id],
-                available > 0, available, p.status, p.sales_count, p.is_experience, p.shelf_life_days,
-                image_url(p.images[0].filename) if p.images else None, list(p.tags), p.created_at,
-            ))
+            out.append(
+                ProductSummary(
+                    p.id,
+                    p.title,
+                    p.subtitle,
+                    p.min_price_fen,
+                    brand_refs[p.brand_id],
+                    workshop_refs[p.workshop_id],
+                    available > 0,
+                    available,
+                    p.status,
+                    p.sales_count,
+                    p.is_experience,
+                    p.shelf_life_days,
+                    image_url(p.images[0].filename) if p.images else None,
+                    list(p.tags),
+                    p.created_at,
+                )
+            )
         return out
 
     async def _brand_refs(self, ids: set[int]) -> dict[int, BrandRef]:
@@ -150,8 +177,15 @@ class ProductService:
         workshops = list(await self.session.scalars(select(Workshop).where(Workshop.id.in_(ids))))
         paths = await self.regions.paths([w.village_id for w in workshops])
         return {
-            w.id: WorkshopRef(w.id, w.name, w.workshop_type, WORKSHOP_TYPE_LABELS[w.workshop_type], w.latest_stars,
-                              list(w.benefit_models), paths[w.village_id])
+            w.id: WorkshopRef(
+                w.id,
+                w.name,
+                w.workshop_type,
+                WORKSHOP_TYPE_LABELS[w.workshop_type],
+                w.latest_stars,
+                list(w.benefit_models),
+                paths[w.village_id],
+            )
             for w in workshops
         }
 
@@ -168,20 +202,47 @@ class ProductService:
         locations = {loc.id: loc for loc in await self.session.scalars(select(StockLocation))}
         variants = []
         for v in p.variants:
-            stock = [StockOut(s.location_id, locations[s.location_id].name, locations[s.location_id].kind,
-                              s.on_hand, s.reserved, s.available) for s in v.stock]
+            stock = [
+                StockOut(
+                    s.location_id,
+                    locations[s.location_id].name,
+                    locations[s.location_id].kind,
+                    s.on_hand,
+                    s.reserved,
+                    s.available,
+                )
+                for s in v.stock
+            ]
             available = sum(s.available for s in stock) if v.is_active else 0
-            variants.append(VariantOut(v.id, v.sku, v.name, v.price_fen, v.weight_g, v.is_active, v.available_on,
-                                       available, stock))
+            variants.append(
+                VariantOut(v.id, v.sku, v.name, v.price_fen, v.weight_g, v.is_active, v.available_on, available, stock)
+            )
         total_available = sum(v.available for v in variants)
         brand_ref = (await self._brand_refs({p.brand_id}))[p.brand_id]
         workshop_ref = (await self._workshop_refs({p.workshop_id}))[p.workshop_id]
-        images = [ImageOut(i.id, image_url(i.filename), i.content_type, i.size_bytes, i.width, i.height, i.alt)
-                  for i in p.images]
+        images = [
+            ImageOut(i.id, image_url(i.filename), i.content_type, i.size_bytes, i.width, i.height, i.alt)
+            for i in p.images
+        ]
         return ProductDetail(
-            p.id, p.title, p.subtitle, p.description, p.min_price_fen, brand_ref, workshop_ref, total_available > 0,
-            total_available, p.status, p.sales_count, p.is_experience, p.shelf_life_days, list(p.tags), variants,
-            images, p.created_at, p.updated_at,
+            p.id,
+            p.title,
+            p.subtitle,
+            p.description,
+            p.min_price_fen,
+            brand_ref,
+            workshop_ref,
+            total_available > 0,
+            total_available,
+            p.status,
+            p.sales_count,
+            p.is_experience,
+            p.shelf_life_days,
+            list(p.tags),
+            variants,
+            images,
+            p.created_at,
+            p.updated_at,
         )
 
     # ---- writes --------------------------------------------------------------------------------------------
@@ -208,25 +269,42 @@ class ProductService:
         await self._check_brand(data.brand_id)
         await self._check_skus_free([v.sku for v in data.variants])
         product = Product(
-            workshop_id=data.workshop_id, brand_id=data.brand_id, title=data.title, subtitle=data.subtitle,
-            description=data.description, tags=list(data.tags), status=data.status,
-            shelf_life_days=data.shelf_life_days, is_experience=data.is_experience,
+            workshop_id=data.workshop_id,
+            brand_id=data.brand_id,
+            title=data.title,
+            subtitle=data.subtitle,
+            description=data.description,
+            tags=list(data.tags),
+            status=data.status,
+            shelf_life_days=data.shelf_life_days,
+            is_experience=data.is_experience,
             variants=[self._variant(v) for v in data.variants],
         )
         self._refresh_min_price(product)
         self.session.add(product)
         await self.session.flush()
-        audit.record(self.session, actor_id=actor.id, action="create", entity="product", entity_id=product.id,
-                     changes={"title": data.title, "workshop_id": data.workshop_id,
-                              "variants": [v.sku for v in data.variants]})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="create",
+            entity="product",
+            entity_id=product.id,
+            changes={"title": data.title, "workshop_id": data.workshop_id, "variants": [v.sku for v in data.variants]},
+        )
         emit_search(self.session, "product", product.id, "created")
         await self.session.commit()
         return await self.detail(product.id, include_hidden=True)
 
     @staticmethod
     def _variant(v: VariantIn) -> ProductVariant:
-        return ProductVariant(sku=v.sku, name=v.name, price_fen=v.price_fen, weight_g=v.weight_g,
-                              is_active=v.is_active, available_on=v.available_on)
+        return ProductVariant(
+            sku=v.sku,
+            name=v.name,
+            price_fen=v.price_fen,
+            weight_g=v.weight_g,
+            is_active=v.is_active,
+            available_on=v.available_on,
+        )
 
     async def _owned(self, actor: Caller, product_id: int) -> Product:
         product = await self.get(product_id)
@@ -237,15 +315,28 @@ class ProductService:
         product = await self._owned(actor, product_id)
         if data.brand_id is not None:
             await self._check_brand(data.brand_id)
-        fields = {"brand_id": data.brand_id, "title": data.title, "subtitle": data.subtitle,
-                  "description": data.description, "tags": list(data.tags) if data.tags is not None else None,
-                  "status": data.status, "shelf_life_days": data.shelf_life_days, "is_experience": data.is_experience}
+        fields = {
+            "brand_id": data.brand_id,
+            "title": data.title,
+            "subtitle": data.subtitle,
+            "description": data.description,
+            "tags": list(data.tags) if data.tags is not None else None,
+            "status": data.status,
+            "shelf_life_days": data.shelf_life_days,
+            "is_experience": data.is_experience,
+        }
         after = {k: v for k, v in fields.items() if v is not None}
         before = {k: getattr(product, k) for k in after}
         for key, value in after.items():
             setattr(product, key, value)
-        audit.record(self.session, actor_id=actor.id, action="update", entity="product", entity_id=product.id,
-                     changes=audit.diff({k: str(v) for k, v in before.items()}, {k: str(v) for k, v in after.items()}))
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="update",
+            entity="product",
+            entity_id=product.id,
+            changes=audit.diff({k: str(v) for k, v in before.items()}, {k: str(v) for k, v in after.items()}),
+        )
         reason = "archived" if data.status is ProductStatus.ARCHIVED else "updated"
         emit_search(self.session, "product", product.id, reason)
         await self.session.commit()
@@ -260,8 +351,14 @@ class ProductService:
         product.variants.append(self._variant(data))
         self._refresh_min_price(product)
         await self.session.flush()
-        audit.record(self.session, actor_id=actor.id, action="add_variant", entity="product", entity_id=product.id,
-                     changes={"sku": data.sku, "price_fen": data.price_fen})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="add_variant",
+            entity="product",
+            entity_id=product.id,
+            changes={"sku": data.sku, "price_fen": data.price_fen},
+        )
         emit_search(self.session, "product", product.id, "price")
         await self.session.commit()
         return await self.detail(product.id, include_hidden=True)
@@ -271,16 +368,26 @@ class ProductService:
         if variant is None:
             raise NotFound(f"Variant {variant_id} not found.")
         product = await self._owned(actor, variant.product_id)
-        fields = {"name": data.name, "price_fen": data.price_fen, "weight_g": data.weight_g,
-                  "is_active": data.is_active, "available_on": data.available_on}
+        fields = {
+            "name": data.name,
+            "price_fen": data.price_fen,
+            "weight_g": data.weight_g,
+            "is_active": data.is_active,
+            "available_on": data.available_on,
+        }
         after = {k: v for k, v in fields.items() if v is not None}
         before = {k: getattr(variant, k) for k in after}
         for key, value in after.items():
             setattr(variant, key, value)
         self._refresh_min_price(product)
-        audit.record(self.session, actor_id=actor.id, action="update_variant", entity="product_variant",
-                     entity_id=variant.id,
-                     changes=audit.diff({k: str(v) for k, v in before.items()}, {k: str(v) for k, v in after.items()}))
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="update_variant",
+            entity="product_variant",
+            entity_id=variant.id,
+            changes=audit.diff({k: str(v) for k, v in before.items()}, {k: str(v) for k, v in after.items()}),
+        )
         emit_search(self.session, "product", product.id, "price" if "price_fen" in after else "updated")
         await self.session.commit()
         return await self.detail(product.id, include_hidden=True)
@@ -300,7 +407,8 @@ class ProductService:
             raise InvalidInput("That location belongs to another workshop.", field="location_id")
         was_in_stock = any(s.available > 0 for v in product.variants for s in v.stock if v.is_active)
         level = await self.session.scalar(
-            select(StockLevel).where(StockLevel.variant_id == variant.id, StockLevel.location_id == location.id)
+            select(StockLevel)
+            .where(StockLevel.variant_id == variant.id, StockLevel.location_id == location.id)
             .with_for_update()
         )
         if level is None:
@@ -309,14 +417,22 @@ class ProductService:
         before = level.on_hand
         new = data.on_hand if data.on_hand is not None else before + (data.delta or 0)
         if new < level.reserved:
-            raise Conflict(f"On hand cannot go below the {level.reserved} units reserved by open checkouts.",
-                           field="on_hand" if data.on_hand is not None else "delta")
+            raise Conflict(
+                f"On hand cannot go below the {level.reserved} units reserved by open checkouts.",
+                field="on_hand" if data.on_hand is not None else "delta",
+            )
         level.on_hand = new
         await self.session.flush()
         await self.session.refresh(variant, ["stock"])
         is_in_stock = any(s.available > 0 for v in product.variants for s in v.stock if v.is_active)
-        audit.record(self.session, actor_id=actor.id, action="stock", entity="product_variant", entity_id=variant.id,
-                     changes={"location_id": location.id, "on_hand": [before, new], "reason": data.reason})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="stock",
+            entity="product_variant",
+            entity_id=variant.id,
+            changes={"location_id": location.id, "on_hand": [before, new], "reason": data.reason},
+        )
         if was_in_stock != is_in_stock:
             emit_search(self.session, "product", product.id, "stock_zero" if not is_in_stock else "restocked")
         await self.session.commit()
@@ -336,8 +452,14 @@ class ProductService:
         loc = StockLocation(name=data.name, kind=data.kind, workshop_id=data.workshop_id)
         self.session.add(loc)
         await self.session.flush()
-        audit.record(self.session, actor_id=actor.id, action="create", entity="stock_location", entity_id=loc.id,
-                     changes={"name": data.name})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="create",
+            entity="stock_location",
+            entity_id=loc.id,
+            changes={"name": data.name},
+        )
         await self.session.commit()
         return LocationOut(loc.id, loc.name, loc.kind, loc.workshop_id)
 

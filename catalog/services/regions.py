@@ -48,19 +48,33 @@ class RegionService:
             county_id = parent.county_id or parent.id
             township_id = parent.id if data.level is RegionLevel.VILLAGE else None
         clash = await self.session.scalar(
-            select(func.count()).where(Region.parent_id.is_(data.parent_id) if data.parent_id is None
-                                       else Region.parent_id == data.parent_id, Region.name == data.name)
+            select(func.count()).where(
+                Region.parent_id.is_(data.parent_id) if data.parent_id is None else Region.parent_id == data.parent_id,
+                Region.name == data.name,
+            )
         )
         if clash:
             raise Conflict(f"{data.name!r} already exists there.", field="name")
-        region = Region(level=data.level, name=data.name, parent_id=data.parent_id, code=data.code,
-                        county_id=county_id, township_id=township_id)
+        region = Region(
+            level=data.level,
+            name=data.name,
+            parent_id=data.parent_id,
+            code=data.code,
+            county_id=county_id,
+            township_id=township_id,
+        )
         self.session.add(region)
         await self.session.flush()
         if region.level is RegionLevel.COUNTY:
             region.county_id = region.id
-        audit.record(self.session, actor_id=actor.id, action="create", entity="region", entity_id=region.id,
-                     changes={"name": data.name, "level": data.level.value})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="create",
+            entity="region",
+            entity_id=region.id,
+            changes={"name": data.name, "level": data.level.value},
+        )
         await self.session.commit()
         return region_out(region)
 
@@ -83,8 +97,11 @@ class RegionService:
             township = parents.get(v.township_id or 0)
             county = parents.get(v.county_id or 0)
             out[v.id] = RegionPath(
-                county=county.name if county else "", township=township.name if township else "",
-                village=v.name, county_id=v.county_id or 0, village_id=v.id,
+                county=county.name if county else "",
+                township=township.name if township else "",
+                village=v.name,
+                county_id=v.county_id or 0,
+                village_id=v.id,
             )
         return out
 

@@ -37,8 +37,16 @@ from shop.outbox import emit_search
 
 
 def rating_out(r: StarRating) -> RatingOut:
-    return RatingOut(r.year, r.half, r.party_leadership, r.organisation, r.service_support, r.prosperity_impact,
-                     r.stars, r.assessed_on)
+    return RatingOut(
+        r.year,
+        r.half,
+        r.party_leadership,
+        r.organisation,
+        r.service_support,
+        r.prosperity_impact,
+        r.stars,
+        r.assessed_on,
+    )
 
 
 def latest_rating(workshop: Workshop) -> StarRating | None:
@@ -68,13 +76,26 @@ class WorkshopService:
 
     def _summary(self, w: Workshop, path: RegionPath, count: int) -> WorkshopSummary:
         return WorkshopSummary(
-            w.id, w.name, w.workshop_type, WORKSHOP_TYPE_LABELS[w.workshop_type], w.operator_kind, w.operator_name,
-            path, w.latest_stars, list(w.benefit_models), count,
+            w.id,
+            w.name,
+            w.workshop_type,
+            WORKSHOP_TYPE_LABELS[w.workshop_type],
+            w.operator_kind,
+            w.operator_name,
+            path,
+            w.latest_stars,
+            list(w.benefit_models),
+            count,
         )
 
     async def list(
-        self, *, county_id: int | None, workshop_type: WorkshopType | None, stars_min: int | None,
-        limit: int, offset: int,
+        self,
+        *,
+        county_id: int | None,
+        workshop_type: WorkshopType | None,
+        stars_min: int | None,
+        limit: int,
+        offset: int,
     ) -> tuple[list[WorkshopSummary], int]:
         conditions = [Workshop.is_active.is_(True)]
         if county_id is not None:
@@ -84,9 +105,11 @@ class WorkshopService:
         if stars_min is not None:
             conditions.append(Workshop.latest_stars >= stars_min)
         total = int(await self.session.scalar(select(func.count()).select_from(Workshop).where(*conditions)) or 0)
-        workshops = list(await self.session.scalars(
-            select(Workshop).where(*conditions).order_by(Workshop.id).limit(limit).offset(offset)
-        ))
+        workshops = list(
+            await self.session.scalars(
+                select(Workshop).where(*conditions).order_by(Workshop.id).limit(limit).offset(offset)
+            )
+        )
         paths = await self.regions.paths([w.village_id for w in workshops])
         counts = await self._product_counts([w.id for w in workshops])
         return [self._summary(w, paths[w.village_id], counts.get(w.id, 0)) for w in workshops], total
@@ -97,8 +120,19 @@ class WorkshopService:
         counts = await self._product_counts([w.id])
         latest = latest_rating(w)
         return WorkshopDetail(
-            w.id, w.name, w.workshop_type, WORKSHOP_TYPE_LABELS[w.workshop_type], w.operator_kind, w.operator_name,
-            path, w.story, w.address, list(w.benefit_models), w.service_fee_bp, w.is_active, w.latest_stars,
+            w.id,
+            w.name,
+            w.workshop_type,
+            WORKSHOP_TYPE_LABELS[w.workshop_type],
+            w.operator_kind,
+            w.operator_name,
+            path,
+            w.story,
+            w.address,
+            list(w.benefit_models),
+            w.service_fee_bp,
+            w.is_active,
+            w.latest_stars,
             rating_out(latest) if latest else None,
             [rating_out(r) for r in sorted(w.ratings, key=lambda r: (r.year, r.half.value), reverse=True)],
             [StewardOut(s.id, s.name, s.work_unit, s.phone, s.role) for s in w.stewards],
@@ -116,19 +150,33 @@ class WorkshopService:
         if await self.session.scalar(select(func.count()).where(Workshop.name == data.name)):
             raise Conflict(f"A workshop named {data.name!r} exists.", field="name")
         workshop = Workshop(
-            name=data.name, village_id=village.id, county_id=village.county_id, workshop_type=data.workshop_type,
-            operator_kind=data.operator_kind, operator_name=data.operator_name, story=data.story,
-            address=data.address, benefit_models=[m.value for m in data.benefit_models],
+            name=data.name,
+            village_id=village.id,
+            county_id=village.county_id,
+            workshop_type=data.workshop_type,
+            operator_kind=data.operator_kind,
+            operator_name=data.operator_name,
+            story=data.story,
+            address=data.address,
+            benefit_models=[m.value for m in data.benefit_models],
             service_fee_bp=data.service_fee_bp,
-            stewards=[RedSteward(name=s.name, work_unit=s.work_unit, phone=s.phone, role=s.role)
-                      for s in data.red_stewards],
+            stewards=[
+                RedSteward(name=s.name, work_unit=s.work_unit, phone=s.phone, role=s.role) for s in data.red_stewards
+            ],
         )
         self.session.add(workshop)
         await self.session.flush()
-        self.session.add(StockLocation(name=f"{data.name}仓", kind=LocationKind.WORKSHOP_STORE,
-                                       workshop_id=workshop.id))
-        audit.record(self.session, actor_id=actor.id, action="create", entity="workshop", entity_id=workshop.id,
-                     changes={"name": data.name, "workshop_type": data.workshop_type.value})
+        self.session.add(
+            StockLocation(name=f"{data.name}仓", kind=LocationKind.WORKSHOP_STORE, workshop_id=workshop.id)
+        )
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="create",
+            entity="workshop",
+            entity_id=workshop.id,
+            changes={"name": data.name, "workshop_type": data.workshop_type.value},
+        )
         emit_search(self.session, "workshop", workshop.id, "created")
         await self.session.commit()
         return await self.detail(workshop.id)
@@ -137,17 +185,26 @@ class WorkshopService:
         ensure_workshop_scope(actor, workshop_id)
         w = await self.get(workshop_id)
         fields = {
-            "name": data.name, "workshop_type": data.workshop_type, "operator_kind": data.operator_kind,
-            "operator_name": data.operator_name, "story": data.story, "address": data.address,
+            "name": data.name,
+            "workshop_type": data.workshop_type,
+            "operator_kind": data.operator_kind,
+            "operator_name": data.operator_name,
+            "story": data.story,
+            "address": data.address,
             "benefit_models": [m.value for m in data.benefit_models] if data.benefit_models is not None else None,
-            "service_fee_bp": data.service_fee_bp, "is_active": data.is_active,
+            "service_fee_bp": data.service_fee_bp,
+            "is_active": data.is_active,
         }
         after = {k: v for k, v in fields.items() if v is not None}
         if not actor.is_admin and ({"service_fee_bp", "is_active", "workshop_type"} & after.keys()):
-            raise InvalidInput("Only centre admins change the fee rate, type or active flag.",
-                               field=sorted({"service_fee_bp", "is_active", "workshop_type"} & after.keys())[0])
-        if "name" in after and after["name"] != w.name and await self.session.scalar(
-            select(func.count()).where(Workshop.name == after["name"])
+            raise InvalidInput(
+                "Only centre admins change the fee rate, type or active flag.",
+                field=sorted({"service_fee_bp", "is_active", "workshop_type"} & after.keys())[0],
+            )
+        if (
+            "name" in after
+            and after["name"] != w.name
+            and await self.session.scalar(select(func.count()).where(Workshop.name == after["name"]))
         ):
             raise Conflict(f"A workshop named {after['name']!r} exists.", field="name")
         before = {k: getattr(w, k) for k in after}
@@ -155,11 +212,13 @@ class WorkshopService:
             setattr(w, key, value)
         changes = audit.diff({k: str(v) for k, v in before.items()}, {k: str(v) for k, v in after.items()})
         if data.red_stewards is not None:
-            w.stewards = [RedSteward(name=s.name, work_unit=s.work_unit, phone=s.phone, role=s.role)
-                          for s in data.red_stewards]
+            w.stewards = [
+                RedSteward(name=s.name, work_unit=s.work_unit, phone=s.phone, role=s.role) for s in data.red_stewards
+            ]
             changes["red_stewards"] = [s.name for s in data.red_stewards]
-        audit.record(self.session, actor_id=actor.id, action="update", entity="workshop", entity_id=w.id,
-                     changes=changes)
+        audit.record(
+            self.session, actor_id=actor.id, action="update", entity="workshop", entity_id=w.id, changes=changes
+        )
         emit_search(self.session, "workshop", w.id, "updated")
         for pid in await self.session.scalars(select(Product.id).where(Product.workshop_id == w.id)):
             emit_search(self.session, "product", pid, "workshop_updated")
@@ -181,8 +240,14 @@ class WorkshopService:
         await self.session.flush()
         latest = latest_rating(w)
         w.latest_stars = latest.stars if latest else None
-        audit.record(self.session, actor_id=actor.id, action="rate", entity="workshop", entity_id=w.id,
-                     changes={"year": data.year, "half": data.half.value, "stars": stars})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="rate",
+            entity="workshop",
+            entity_id=w.id,
+            changes={"year": data.year, "half": data.half.value, "stars": stars},
+        )
         emit_search(self.session, "workshop", w.id, "rated")
         for pid in await self.session.scalars(select(Product.id).where(Product.workshop_id == w.id)):
             emit_search(self.session, "product", pid, "workshop_rated")

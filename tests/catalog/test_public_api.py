@@ -120,10 +120,19 @@ async def test_product_detail_shows_variants_stock_and_where_the_money_goes(
     assert body["variants"][0]["stock"][0]["on_hand"] == 50
     assert body["workshop"]["name"] == "知味红·红糖工坊"
     assert body["workshop"]["benefit_models"] == ["labour"]
-    assert body["workshop"]["region"] == {"county": "青田县", "township": "仁庄镇", "village": "夏严村",
-                                          "county_id": cat.county.id, "village_id": cat.village.id}
-    assert body["brand"] == {"id": cat.sub_brand.id, "name": "山耕", "family_id": cat.family.id,
-                             "family_name": "丽水山坊"}
+    assert body["workshop"]["region"] == {
+        "county": "青田县",
+        "township": "仁庄镇",
+        "village": "夏严村",
+        "county_id": cat.county.id,
+        "village_id": cat.village.id,
+    }
+    assert body["brand"] == {
+        "id": cat.sub_brand.id,
+        "name": "山耕",
+        "family_id": cat.family.id,
+        "family_name": "丽水山坊",
+    }
 
 
 async def test_unknown_and_hidden_products_are_404(client: AsyncTestClient[Litestar], session: AsyncSession) -> None:
@@ -150,8 +159,15 @@ async def test_workshop_detail_has_red_stewards_and_latest_rating(
     # then
     assert response.status_code == 200
     body = response.json()
-    assert body["red_stewards"] == [{"id": body["red_stewards"][0]["id"], "name": "王红", "work_unit": "仁庄镇党委",
-                                     "phone": "13800000000", "role": "红色管家"}]
+    assert body["red_stewards"] == [
+        {
+            "id": body["red_stewards"][0]["id"],
+            "name": "王红",
+            "work_unit": "仁庄镇党委",
+            "phone": "13800000000",
+            "role": "红色管家",
+        }
+    ]
     assert body["latest_stars"] == 4
     assert body["latest_rating"]["half"] == "H1" and body["latest_rating"]["year"] == 2026
     assert body["product_count"] == 1
