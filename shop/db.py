@@ -52,7 +52,7 @@ class TimestampMixin:
     )
 
 
-def create_engine(settings: DatabaseSettings, *, null_pool: bool = False) -> AsyncEngine:
+def create_engine(settings: DatabaseSettings, *, null_pool: bool = False, sqlite_immediate: bool = True) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": settings.echo}
     if settings.is_sqlite:
         # SQLite serialises writers; a generous busy timeout turns contention into waiting, not errors.
@@ -64,11 +64,11 @@ def create_engine(settings: DatabaseSettings, *, null_pool: bool = False) -> Asy
         kwargs.update(pool_size=settings.pool_size, max_overflow=settings.max_overflow, pool_pre_ping=True)
     engine = create_async_engine(settings.url, **kwargs)
     if settings.is_sqlite:
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, immediate=sqlite_immediate)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy own transactions so BEGIN IMMEDIATE can take the write lock up front.
@@ -83,7 +83,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Every transaction that may write takes the lock at BEGIN: no read-then-upgrade deadlocks, no oversell.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

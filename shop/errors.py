@@ -121,4 +121,5 @@ exception_handlers: dict[Any, Any] = {
     DBAPIError: database_unavailable_handler,
     ConnectionError: connection_error_handler,
     TimeoutError: connection_error_handler,
+    Exception: internal_error_handler,
 }

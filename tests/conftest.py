@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from migrations.models import load_all_models
 from shop.app import create_app
 from shop.cli import migrate_to
-from shop.db import create_engine
+from shop.db import create_engine, create_session_factory
 from shop.settings import DatabaseSettings, Settings
 from tests.pg import PG_ADMIN_DSN, create_database, drop_database, postgres_available
 
@@ -126,6 +126,9 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 
 
 @pytest.fixture
-async def session(app: Litestar) -> AsyncIterator[AsyncSession]:
-    async with app.state.session_factory() as db_session:
+async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """The test's own session. On SQLite it begins DEFERRED, so a test holding a read open never blocks the app."""
+    engine = create_engine(settings.db, null_pool=True, sqlite_immediate=False)
+    async with create_session_factory(engine)() as db_session:
         yield db_session
+    await engine.dispose()

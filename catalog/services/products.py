@@ -6,6 +6,7 @@ from typing import Literal
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from catalog.models import (
     WORKSHOP_TYPE_LABELS,
@@ -196,7 +197,15 @@ class ProductService:
         return product
 
     async def detail(self, product_id: int, *, include_hidden: bool = False) -> ProductDetail:
-        p = await self.get(product_id)
+        # A fresh load: after a write in this session, relationships of new rows are not loaded yet.
+        p = await self.session.scalar(
+            select(Product)
+            .where(Product.id == product_id)
+            .options(selectinload(Product.variants).selectinload(ProductVariant.stock), selectinload(Product.images))
+            .execution_options(populate_existing=True)
+        )
+        if p is None:
+            raise NotFound(f"Product {product_id} not found.")
         if p.status is not ProductStatus.ACTIVE and not include_hidden:
             raise NotFound(f"Product {product_id} not found.")
         locations = {loc.id: loc for loc in await self.session.scalars(select(StockLocation))}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from catalog.models import (
     WORKSHOP_TYPE_LABELS,
@@ -115,7 +116,14 @@ class WorkshopService:
         return [self._summary(w, paths[w.village_id], counts.get(w.id, 0)) for w in workshops], total
 
     async def detail(self, workshop_id: int) -> WorkshopDetail:
-        w = await self.get(workshop_id)
+        w = await self.session.scalar(
+            select(Workshop)
+            .where(Workshop.id == workshop_id)
+            .options(selectinload(Workshop.ratings), selectinload(Workshop.stewards))
+            .execution_options(populate_existing=True)
+        )
+        if w is None:
+            raise NotFound(f"Workshop {workshop_id} not found.")
         path = await self.regions.village_path(w.village_id)
         counts = await self._product_counts([w.id])
         latest = latest_rating(w)
