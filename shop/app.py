@@ -22,6 +22,7 @@ from shop.cache import build_channels, build_stores, redis_client
 from shop.db import create_engine, create_session_factory
 from shop.deps import dependencies
 from shop.errors import exception_handlers
+from shop.jobs import JobContext, run_periodic
 from shop.logging import configure_logging
 from shop.middleware import request_context_middleware
 from shop.settings import Settings, get_settings
@@ -66,6 +67,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with AsyncExitStack() as stack:
             for context_lifespan in context_lifespans:
                 await stack.enter_async_context(context_lifespan(app))
+            if settings.app.inprocess_worker and settings.app.environment != "test":
+                ctx = JobContext(settings, session_factory, app.state)
+                await stack.enter_async_context(run_periodic(ctx))
             try:
                 yield
             finally:

@@ -127,5 +127,34 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
     )
 
 
+@cli.command()
+def worker() -> None:
+    """Run the background jobs (outbox indexing, reservation expiry, parcel returns) until interrupted."""
+    asyncio.run(_worker())
+
+
+async def _worker() -> None:
+    import signal
+    from types import SimpleNamespace
+
+    from shop.cache import redis_client
+    from shop.db import create_engine, create_session_factory
+    from shop.jobs import JobContext, all_jobs, run_periodic
+
+    settings = get_settings()
+    engine = create_engine(settings.db)
+    state = SimpleNamespace(settings=settings, redis=redis_client(settings), engine=engine)
+    ctx = JobContext(settings, create_session_factory(engine), state)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    jobs = all_jobs()
+    console.print(f"[green]Worker running {len(jobs)} job(s):[/] {', '.join(j.name for j in jobs) or 'none'}")
+    async with run_periodic(ctx, jobs):
+        await stop.wait()
+    await engine.dispose()
+
+
 for _module in CONTEXT_COMMANDS:
     cli.add_command(importlib.import_module(_module).group)
