@@ -25,6 +25,7 @@ from shop.errors import exception_handlers
 from shop.jobs import JobContext, run_periodic
 from shop.logging import configure_logging
 from shop.middleware import request_context_middleware
+from shop.openapi import document_errors
 from shop.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
@@ -46,6 +47,7 @@ def _route_handlers() -> list[Any]:
         handlers.extend(getattr(module, "route_handlers", []))
         if name == "shop.health":
             handlers.append(module.HealthController)
+    document_errors(handlers)
     return handlers
 
 

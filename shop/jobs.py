@@ -51,7 +51,7 @@ async def _loop(job: PeriodicJob, ctx: JobContext, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             await job.run(ctx)
-        except Exception:  # noqa: BLE001 - a failing job logs and retries next round; it never stops the others
+        except Exception:
             log.exception("job_failed", job=job.name)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=job.every_seconds)

@@ -90,3 +90,24 @@ async def test_a_bad_bearer_token_is_401(client: AsyncTestClient[Litestar], toke
     response = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert response.json()["status_code"] == 401
+
+
+def test_openapi_documents_every_routes_errors(app: Litestar) -> None:
+    schema = app.openapi_schema.to_schema()
+    guarded = {
+        (method, re.sub(r":[a-z]+\}", "}", path))
+        for method, path, handler in http_handlers(app)
+        if admitted_roles(handler) is not None
+    }
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"} or path.startswith("/schema"):
+                continue
+            codes = set(operation["responses"])
+            assert "400" in codes, f"{method} {path}"
+            if (method.upper(), path) in guarded:
+                assert {"401", "403"} <= codes, f"{method} {path}: {codes}"
+            if "{" in path:
+                assert "404" in codes, f"{method} {path}: {codes}"
+            if method in {"post", "put", "patch"}:
+                assert {"409", "422"} <= codes, f"{method} {path}: {codes}"
