@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ def takes_json_body(handler: Any) -> bool:
     return "multipart" not in str(data.kwarg_definition or "").lower() and "UploadFile" not in str(data.annotation)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # HTTP-layer walk: one backend suffices
 async def test_every_write_route_refuses_malformed_bodies_naming_the_field(
     app: Litestar, client: AsyncTestClient[Litestar], session: AsyncSession
 ) -> None:

@@ -50,6 +50,7 @@ def admitted_roles(handler: HTTPRouteHandler) -> frozenset[Role] | None:
     return frozenset(roles)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # HTTP-layer walk: one backend suffices
 def test_every_route_is_public_or_guarded(app: Litestar) -> None:
     schema_paths = set(app.openapi_schema.to_schema()["paths"])
     walked = set()
@@ -60,6 +61,7 @@ def test_every_route_is_public_or_guarded(app: Litestar) -> None:
     assert schema_paths <= walked | {p for p in schema_paths if p.startswith("/schema")}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # HTTP-layer walk: one backend suffices
 async def test_non_public_routes_refuse_anonymous_and_wrong_roles(
     app: Litestar, client: AsyncTestClient[Litestar], session: AsyncSession
 ) -> None:
@@ -92,6 +94,7 @@ async def test_a_bad_bearer_token_is_401(client: AsyncTestClient[Litestar], toke
     assert response.json()["status_code"] == 401
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # HTTP-layer walk: one backend suffices
 def test_openapi_documents_every_routes_errors(app: Litestar) -> None:
     schema = app.openapi_schema.to_schema()
     guarded = {
