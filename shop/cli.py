@@ -93,7 +93,7 @@ async def _seed(demo: bool, synthetic: int | None, random_seed: int) -> None:
                     factory,
                     synthetic,
                     seed=random_seed,
-                    progress=lambda n: progress.update(task, completed=n),
+                    progress=lambda done, _total: progress.update(task, completed=done),
                 )
             elapsed = time.perf_counter() - started
             console.print(f"[green]{inserted} synthetic products in {elapsed:.1f}s ({inserted / elapsed:,.0f}/s)[/]")
