@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
-import asyncpg
 import pytest
 from sqlalchemy import Select, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import catalog.models  # noqa: F401 - registers the tables
@@ -33,8 +30,8 @@ from catalog.models import (
 from catalog.seed import iter_synthetic_products, load_demo, load_synthetic
 from shop.accounts.models import Role, User, WorkshopManagerScope
 from shop.auth import verify_password
-from shop.db import Base, create_engine, create_session_factory
-from shop.settings import DatabaseSettings
+from shop.db import create_engine, create_session_factory
+from shop.settings import Settings
 
 M = TypeVar("M")
 
@@ -43,27 +40,14 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql+asyncpg://p
 TABLES = (Region, Brand, Workshop, RedSteward, StarRating, Product, ProductVariant, StockLocation, StockLevel, User)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[AsyncEngine]:
-    """An empty schema on a throwaway database (the one place to switch to migrations)."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'seed.sqlite3'}"
-    else:
-        name = f"seed_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        admin_dsn = make_url(PG_ADMIN_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-        admin = await asyncpg.connect(admin_dsn)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    eng = create_engine(DatabaseSettings(DATABASE_URL=url), null_pool=True)
-    async with eng.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """The suite's migrated database (SQLite and PostgreSQL, see tests/conftest.py), emptied for this test."""
+    eng = create_engine(settings.db, null_pool=True)
     try:
         yield eng
     finally:
         await eng.dispose()
-        if request.param == "postgresql":
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            await admin.close()
 
 
 @pytest.fixture
