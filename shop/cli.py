@@ -17,7 +17,7 @@ from shop.settings import BASE_DIR, get_settings
 console = Console(stderr=True)
 
 # Context command groups, each a click group named `group` in the listed module.
-CONTEXT_COMMANDS: list[str] = []
+CONTEXT_COMMANDS: list[str] = ["livestream.cli"]
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -83,9 +83,8 @@ async def _seed(demo: bool, synthetic: int | None, random_seed: int) -> None:
                 summary = await load_demo(session)
             console.print(f"[green]Demo data loaded:[/] {summary}")
         if synthetic:
-            from rich.progress import Progress
-
             from catalog.seed.synthetic import load_synthetic
+            from rich.progress import Progress
 
             started = time.perf_counter()
             with Progress(console=console) as progress:
