@@ -19,16 +19,15 @@ def group() -> None:
 
 async def _with_figures(action: str) -> object:
     from livestream.jobs import end_overdue
-    from livestream.services.figures import LiveFigures
+    from livestream.services.figures import LiveFigures, live_redis
     from livestream.services.leaderboards import LeaderboardService
     from livestream.services.livestore import LiveStore, MemoryLiveStore, RedisLiveStore
-    from shop.cache import redis_client
     from shop.db import create_engine, create_session_factory
 
     settings = get_settings()
     engine = create_engine(settings.db)
     factory = create_session_factory(engine)
-    redis = redis_client(settings)
+    redis = live_redis(settings.redis.url) if settings.redis.url else None
     store: LiveStore = RedisLiveStore(redis) if redis is not None else MemoryLiveStore()
     figures = LiveFigures(store)
     try:

@@ -296,8 +296,12 @@ async def series_out(db_session: AsyncSession, settings: Settings, series: Any, 
                      series.local_start.strftime("%H:%M"), series.duration_minutes, series.weeks, items)
 
 
-async def _feed(socket: WebSocket, channels: ChannelsPlugin, channel: str, first: dict[str, Any] | None) -> None:
+async def _feed(socket: WebSocket, channels: ChannelsPlugin, channel: str, session_id: int | None) -> None:
     await socket.accept()
+    first = None
+    if session_id is not None:  # the screen starts from the current figures, then follows the pushes
+        current = (await LiveFigures.for_app(socket.app).figures([session_id])).get(session_id)
+        first = {"type": "figures", **{f: getattr(current, f) for f in current.__struct_fields__}} if current else None
 
     async def send(event: bytes) -> None:
         await socket.send_text(event.decode())
@@ -315,10 +319,7 @@ async def _feed(socket: WebSocket, channels: ChannelsPlugin, channel: str, first
 @websocket("/ws/live/{session_id:int}", opt=PUBLIC)
 async def session_feed(socket: WebSocket, channels: ChannelsPlugin, session_id: int) -> None:
     """The studio screen: figures, status and pinned product of one session, pushed as JSON text frames."""
-    figures = LiveFigures.for_app(socket.app)
-    current = (await figures.figures([session_id])).get(session_id)
-    first = {"type": "figures", **{f: getattr(current, f) for f in current.__struct_fields__}} if current else None
-    await _feed(socket, channels, channel_for(session_id), first)
+    await _feed(socket, channels, channel_for(session_id), session_id)
 
 
 @websocket("/ws/live", opt=PUBLIC)

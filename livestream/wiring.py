@@ -37,3 +37,5 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await figures.close()
+        app.state.live_figures = None

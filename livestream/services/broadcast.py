@@ -13,6 +13,7 @@ from livestream.models import LiveSession, SessionStatus
 from livestream.schemas import ListStatus, ShareOut
 from livestream.services.common import ensure_streamer_or_centre, get_session
 from livestream.services.figures import LiveFigures
+from livestream.services.livestore import STORE_ERRORS
 from livestream.services.presenters import share_url
 from shop import audit
 from shop.accounts.models import User
@@ -94,7 +95,7 @@ class BroadcastService:
             try:
                 await self.figures.store.set_labels("session", {live.id: live.title})
                 await self.figures.store.set_labels("streamer", {live.streamer_user_id: streamer_name})
-            except (ConnectionError, TimeoutError, OSError):
+            except STORE_ERRORS:
                 pass  # labels are cosmetic; the leaderboard falls back to the database
         self.figures.publish({"type": "status", "session_id": live.id, "status": live.status.value,
                               "event": event}, live.id)

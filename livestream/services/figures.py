@@ -24,10 +24,18 @@ from typing import Any
 import structlog
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from livestream.schemas import FiguresOut
 from livestream.services.common import month_key, to_utc
-from livestream.services.livestore import Figures, Line, LiveStore, MemoryLiveStore, RedisLiveStore
+from livestream.services.livestore import (
+    STORE_ERRORS,
+    Figures,
+    Line,
+    LiveStore,
+    MemoryLiveStore,
+    RedisLiveStore,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +44,14 @@ VIEWER_PUBLISH_INTERVAL = 1.0
 ALL_CHANNEL = "live:all"
 
 LineLike = Line | Sequence[Any]
+
+
+def live_redis(url: str) -> Redis:
+    """The live store's own client: a blocking pool, so a burst (a thousand screens connecting, a flash sale) waits
+    briefly for a connection instead of failing with "Too many connections" as redis-py's default pool does."""
+    pool = BlockingConnectionPool.from_url(url, max_connections=64, timeout=2.0, socket_connect_timeout=1.0,
+                                           socket_timeout=2.0)
+    return Redis(connection_pool=pool)
 
 
 def channel_for(session_id: int) -> str:
@@ -69,8 +85,8 @@ class LiveFigures:
         """The app's one instance (Redis store when REDIS_URL is set, memory otherwise)."""
         existing = getattr(app.state, "live_figures", None)
         if existing is None:
-            redis = app.state.redis
-            store: LiveStore = RedisLiveStore(redis) if redis is not None else MemoryLiveStore()
+            url = app.state.settings.redis.url
+            store: LiveStore = RedisLiveStore(live_redis(url)) if url else MemoryLiveStore()
             channels = next((p for p in app.plugins if isinstance(p, ChannelsPlugin)), None)
             existing = cls(store, channels)
             app.state.live_figures = existing
@@ -97,7 +113,7 @@ class LiveFigures:
             applied = await self.store.apply(event, order_id, month, lines)
             if applied:
                 await self.publish_figures(sorted({line.live_session_id for line in lines}))
-        except (ConnectionError, TimeoutError, OSError) as exc:
+        except STORE_ERRORS as exc:
             log.warning("live_figures_unavailable", event=event, error=str(exc)[:200])
             return False
         return applied
@@ -125,7 +141,7 @@ class LiveFigures:
             return {}
         try:
             raw = await self.store.figures(session_ids, self.clock())
-        except (ConnectionError, TimeoutError, OSError) as exc:
+        except STORE_ERRORS as exc:
             log.warning("live_figures_unavailable", error=str(exc)[:200])
             return {}
         return {sid: figures_out(f) for sid, f in raw.items()}
@@ -133,6 +149,11 @@ class LiveFigures:
     async def publish_figures(self, session_ids: list[int]) -> None:
         for sid, f in (await self.store.figures(session_ids, self.clock())).items():
             self.publish({"type": "figures", **_as_dict(f)}, sid)
+
+    async def close(self) -> None:
+        redis = getattr(self.store, "redis", None)
+        if redis is not None:
+            await redis.aclose()
 
     def publish(self, message: dict[str, Any], session_id: int) -> None:
         """Push to the session's screen and to the kiosk; never fails the caller."""

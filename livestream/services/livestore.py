@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 DEFAULT_PREFIX = "live:"
+# What a failing Redis raises (redis-py's errors are not the builtin ConnectionError/TimeoutError).
+STORE_ERRORS = (RedisError, ConnectionError, TimeoutError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,21 @@ end
 return 1
 """
 
+_TOP = """
+local rows = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+if #rows == 0 then return {} end
+local members = {}
+for i = 1, #rows, 2 do members[#members + 1] = rows[i] end
+local names = redis.call('HMGET', KEYS[2], unpack(members))
+local out = {}
+for i = 1, #members do
+  out[#out + 1] = members[i]
+  out[#out + 1] = rows[2 * i]
+  out[#out + 1] = names[i] or ''
+end
+return out
+"""
+
 _HEARTBEAT = """
 local p, sid, viewer, now, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local vkey = p .. 'viewers:' .. sid
@@ -105,6 +123,7 @@ class RedisLiveStore:
         self.prefix = prefix
         self._apply = redis.register_script(_APPLY)
         self._heartbeat = redis.register_script(_HEARTBEAT)
+        self._top = redis.register_script(_TOP)
 
     async def apply(self, event: str, order_id: int, month: str, lines: list[Line]) -> bool:
         args: list[str | int] = [self.prefix, event, order_id, month, len(lines)]
@@ -132,10 +151,10 @@ class RedisLiveStore:
         return result
 
     async def top(self, key: str, limit: int, label: str) -> list[tuple[int, int, str]]:
-        raw: Any = await self.redis.zrevrange(self.prefix + key, 0, limit - 1, withscores=True)
-        rows = [(int(member), int(score)) for member, score in raw]
-        names: Any = await self.redis.hmget(f"{self.prefix}label:{label}", [m for m, _ in rows]) if rows else []
-        return [(m, s, (n or b"").decode()) for (m, s), n in zip(rows, names, strict=True)]
+        """Members, scores and labels in one round trip (one Lua call)."""
+        raw: Any = await self._top(keys=[self.prefix + key, f"{self.prefix}label:{label}"], args=[limit])
+        return [(int(raw[i]), int(float(raw[i + 1])), raw[i + 2].decode() if raw[i + 2] else "")
+                for i in range(0, len(raw), 3)]
 
     async def top_products(self, session_id: int, limit: int) -> list[tuple[int, int]]:
         rows: Any = await self.redis.zrevrange(f"{self.prefix}prod:{session_id}", 0, limit - 1, withscores=True)

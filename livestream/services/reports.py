@@ -18,6 +18,7 @@ from livestream.schemas import SessionReport, TopProduct
 from livestream.services.common import ensure_streamer_or_centre, get_session
 from livestream.services.figures import LiveFigures
 from livestream.services.leaderboards import SALE_KINDS
+from livestream.services.livestore import STORE_ERRORS
 from shop.auth import Caller
 from shop.errors import Conflict
 from shop.ledger.models import LedgerEntry, LedgerKind
@@ -64,7 +65,7 @@ class ReportService:
     async def _top_products(self, session_id: int) -> list[TopProduct]:
         try:
             ranked = await self.figures.store.top_products(session_id, TOP_PRODUCTS)
-        except (ConnectionError, TimeoutError, OSError):
+        except STORE_ERRORS:
             return []
         if not ranked:
             return []

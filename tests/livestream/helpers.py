@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livestream.models import Studio, StudioClosure, StreamerAgreement
+from livestream.models import StreamerAgreement, Studio, StudioClosure
 from shop.accounts.models import Role, User
 from shop.auth import Caller
 from tests import factories

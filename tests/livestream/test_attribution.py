@@ -85,9 +85,11 @@ async def test_two_sessions_last_touch_wins_and_a_refund_removes_the_sale(sessio
     figs = await figures.figures([first.id, second.id])
     assert (figs[first.id].orders, figs[first.id].gmv_fen) == (0, 0)
     assert (figs[second.id].orders, figs[second.id].gmv_fen) == (1, 3800)
-    assert await figures.store.top("lb:203103:streamer:gmv", 10, "streamer") == [(w.other_streamer.id, 3800, "村播阿丽")]
+    top = await figures.store.top("lb:203103:streamer:gmv", 10, "streamer")
+    assert top == [(w.other_streamer.id, 3800, "村播阿丽")]
     # when the order is refunded in full, the sale and the order leave the figures
     assert await figures.on_order_refunded(501, 1, [(second.id, w.other_streamer.id, 3800)], paid)
     figs = await figures.figures([second.id])
     assert (figs[second.id].orders, figs[second.id].gmv_fen) == (0, 0)
-    assert await figures.store.top("lb:203103:streamer:orders", 10, "streamer") == [(w.other_streamer.id, 0, "村播阿丽")]
+    top = await figures.store.top("lb:203103:streamer:orders", 10, "streamer")
+    assert top == [(w.other_streamer.id, 0, "村播阿丽")]
