@@ -10,12 +10,14 @@ A line may carry a fourth item, the product id, for the session's top products. 
 order (per refund for refunds): a retry or a duplicate webhook changes nothing. A Redis failure is logged and
 reported as False; `hub live rebuild-leaderboards` restores the sales figures from the ledger.
 
-Every change is published to the channels `live:{session_id}` and `live:all` (the studio screen and the kiosk
-subscribe through `/ws/live/...`); viewer counts are published at most once a second per session.
+Changes are published to the channels `live:{session_id}` and `live:all` (the studio screen and the kiosk
+subscribe through `/ws/live/...`), coalesced: a session's figures go out at most every 100 ms, so a flash sale of
+thousands of orders a second sends each screen ten updates a second, not thousands.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -40,7 +42,7 @@ from livestream.services.livestore import (
 log = structlog.get_logger(__name__)
 
 VIEWER_TTL_SECONDS = 45.0  # a viewer who misses a heartbeat for this long has left
-VIEWER_PUBLISH_INTERVAL = 1.0
+PUBLISH_INTERVAL = 0.1  # seconds; coalesces bursts of orders and heartbeats into one push per session
 ALL_CHANNEL = "live:all"
 
 LineLike = Line | Sequence[Any]
@@ -78,7 +80,9 @@ class LiveFigures:
         self.store = store
         self.channels = channels
         self.clock = clock
-        self._viewer_published: dict[int, float] = {}
+        self._dirty: set[int] = set()
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
     def for_app(cls, app: Litestar) -> LiveFigures:
@@ -112,7 +116,7 @@ class LiveFigures:
         try:
             applied = await self.store.apply(event, order_id, month, lines)
             if applied:
-                await self.publish_figures(sorted({line.live_session_id for line in lines}))
+                self.changed({line.live_session_id for line in lines})
         except STORE_ERRORS as exc:
             log.warning("live_figures_unavailable", event=event, error=str(exc)[:200])
             return False
@@ -130,10 +134,30 @@ class LiveFigures:
 
     async def _viewers_changed(self, session_id: int, now: float) -> FiguresOut:
         current = (await self.store.figures([session_id], now))[session_id]
-        if now - self._viewer_published.get(session_id, 0.0) >= VIEWER_PUBLISH_INTERVAL:
-            self._viewer_published[session_id] = now
-            self.publish({"type": "figures", **_as_dict(current)}, session_id)
+        self.changed({session_id})
         return figures_out(current)
+
+    # ---- coalesced pushes ------------------------------------------------------------------------------------
+    def changed(self, session_ids: set[int]) -> None:
+        """Schedule a push of these sessions' figures (one per session per interval, whatever the burst)."""
+        if self.channels is None:
+            return
+        self._dirty.update(session_ids)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(PUBLISH_INTERVAL, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_handle = None
+        ids, self._dirty = sorted(self._dirty), set()
+        task = asyncio.get_running_loop().create_task(self._flush(ids))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush(self, session_ids: list[int]) -> None:
+        try:
+            await self.publish_figures(session_ids)
+        except STORE_ERRORS as exc:
+            log.warning("live_figures_unavailable", error=str(exc)[:200])
 
     # ---- reads and pushes ------------------------------------------------------------------------------------
     async def figures(self, session_ids: list[int]) -> dict[int, FiguresOut]:
@@ -151,6 +175,9 @@ class LiveFigures:
             self.publish({"type": "figures", **_as_dict(f)}, sid)
 
     async def close(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
         redis = getattr(self.store, "redis", None)
         if redis is not None:
             await redis.aclose()
