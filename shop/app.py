@@ -36,8 +36,9 @@ CONTROLLER_MODULES = [
     "shop.health",
     "shop.accounts.controllers",
     "catalog.controllers",
+    "livestream.controllers",
 ]
-WIRING_MODULES: list[str] = []
+WIRING_MODULES: list[str] = ["livestream.wiring"]
 
 
 def _route_handlers() -> list[Any]:
