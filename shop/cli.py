@@ -83,8 +83,9 @@ async def _seed(demo: bool, synthetic: int | None, random_seed: int) -> None:
                 summary = await load_demo(session)
             console.print(f"[green]Demo data loaded:[/] {summary}")
         if synthetic:
-            from catalog.seed.synthetic import load_synthetic
             from rich.progress import Progress
+
+            from catalog.seed.synthetic import load_synthetic
 
             started = time.perf_counter()
             with Progress(console=console) as progress:

@@ -31,8 +31,12 @@ def http_handlers(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
     return out
 
 
+SAMPLE_PATH_VALUES = {"int": "1", "date": "2030-01-07", "str": "x1", "uuid": "00000000-0000-0000-0000-000000000001"}
+
+
 def concrete(path: str) -> str:
-    return re.sub(r"\{[^}:]+(:[a-z]+)?\}", "1", path)
+    """A URL for the route pattern, with a well-formed value of each path parameter's type."""
+    return re.sub(r"\{[^}:]+(?::([a-z]+))?\}", lambda m: SAMPLE_PATH_VALUES.get(m.group(1) or "str", "1"), path)
 
 
 def admitted_roles(handler: HTTPRouteHandler) -> frozenset[Role] | None:

@@ -31,12 +31,20 @@ def caller_of(user: User) -> Caller:
 
 
 async def studio(
-    session: AsyncSession, name: str = "青田共享直播间", hours: dict[str, list[list[str]]] | None = None,
-    gap: int = 15, closed: list[dt.date] | None = None,
+    session: AsyncSession,
+    name: str = "青田共享直播间",
+    hours: dict[str, list[list[str]]] | None = None,
+    gap: int = 15,
+    closed: list[dt.date] | None = None,
 ) -> Studio:
-    s = Studio(name=name, address="仁庄镇共富工坊综合服务中心", opening_hours=hours or EVERY_DAY,
-               turnover_gap_minutes=gap, equipment_notes="环形灯 ×2, 声卡",
-               closures=[StudioClosure(day=d, reason="检修") for d in closed or []])
+    s = Studio(
+        name=name,
+        address="仁庄镇共富工坊综合服务中心",
+        opening_hours=hours or EVERY_DAY,
+        turnover_gap_minutes=gap,
+        equipment_notes="环形灯 ×2, 声卡",
+        closures=[StudioClosure(day=d, reason="检修") for d in closed or []],
+    )
     session.add(s)
     await session.flush()
     return s

@@ -16,10 +16,23 @@ from livestream.services.scheduling import SchedulingService
 from tests.livestream.helpers import SATURDAY, World, at, caller_of, world
 
 
-async def live_session(session: AsyncSession, w: World, figures: LiveFigures, start: str, end: str,
-                       streamer_id: int, studio_id: int, ended_at: str | None = None) -> LiveSession:
-    data = SessionCreate(studio_id=studio_id, title=f"专场{start}", starts_at=at(SATURDAY, start),
-                         ends_at=at(SATURDAY, end), streamer_user_id=streamer_id)
+async def live_session(
+    session: AsyncSession,
+    w: World,
+    figures: LiveFigures,
+    start: str,
+    end: str,
+    streamer_id: int,
+    studio_id: int,
+    ended_at: str | None = None,
+) -> LiveSession:
+    data = SessionCreate(
+        studio_id=studio_id,
+        title=f"专场{start}",
+        starts_at=at(SATURDAY, start),
+        ends_at=at(SATURDAY, end),
+        streamer_user_id=streamer_id,
+    )
     live = await SchedulingService(session).book(caller_of(w.admin), data)
     await BroadcastService(session, figures, now=at(SATURDAY, start)).start(caller_of(w.admin), live.id)
     if ended_at:
@@ -48,8 +61,13 @@ async def test_inside_the_window_and_after_it(session: AsyncSession) -> None:
 
 async def test_a_scheduled_or_cancelled_session_attributes_nothing(session: AsyncSession) -> None:
     w = await world(session)
-    data = SessionCreate(studio_id=w.studio.id, title="未开播", starts_at=at(SATURDAY, "10:00"),
-                         ends_at=at(SATURDAY, "11:00"), streamer_user_id=w.streamer.id)
+    data = SessionCreate(
+        studio_id=w.studio.id,
+        title="未开播",
+        starts_at=at(SATURDAY, "10:00"),
+        ends_at=at(SATURDAY, "11:00"),
+        streamer_user_id=w.streamer.id,
+    )
     live = await SchedulingService(session).book(caller_of(w.admin), data)
     assert await resolve(session, live.share_code, at(SATURDAY, "10:30")) is None
     await SchedulingService(session).cancel(caller_of(w.admin), live.id, "")
@@ -79,8 +97,7 @@ async def test_two_sessions_last_touch_wins_and_a_refund_removes_the_sale(sessio
     assert line_session == Attribution(second.id, w.other_streamer.id, 1000)
     # and pays 38.00 for the line
     paid = at(SATURDAY, "20:25")
-    assert await figures.on_order_paid(501, [(line_session.live_session_id, line_session.streamer_user_id, 3800)],
-                                       paid)
+    assert await figures.on_order_paid(501, [(line_session.live_session_id, line_session.streamer_user_id, 3800)], paid)
     # then only the second session and streamer carry the sale
     figs = await figures.figures([first.id, second.id])
     assert (figs[first.id].orders, figs[first.id].gmv_fen) == (0, 0)

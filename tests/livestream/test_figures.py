@@ -97,16 +97,31 @@ async def test_viewers_by_heartbeat_expire_and_leave(figures: LiveFigures) -> No
     assert (figs.viewers, figs.peak_viewers, figs.total_viewers) == (1, 3, 3)
 
 
-def ledger_rows(order_id: int, line_id: int, session_id: int, streamer_id: int, net: int, rate_bp: int,
-                at: dt.datetime, refund_id: int | None = None, sign: int = 1) -> list[LedgerEntry]:
+def ledger_rows(
+    order_id: int,
+    line_id: int,
+    session_id: int,
+    streamer_id: int,
+    net: int,
+    rate_bp: int,
+    at: dt.datetime,
+    refund_id: int | None = None,
+    sign: int = 1,
+) -> list[LedgerEntry]:
     """What the shop writes for one attributed line: fee 5%, commission at the session's rate, the rest revenue."""
     fee = net * 500 // 10_000
     commission = net * rate_bp // 10_000
     common = dict(order_id=order_id, order_line_id=line_id, refund_id=refund_id, occurred_at=at, workshop_id=1)
     return [
         LedgerEntry(kind=LedgerKind.SERVICE_FEE, amount_fen=sign * fee, **common),
-        LedgerEntry(kind=LedgerKind.STREAMER_COMMISSION, amount_fen=sign * commission, live_session_id=session_id,
-                    streamer_user_id=streamer_id, rate_bp=rate_bp, **common),
+        LedgerEntry(
+            kind=LedgerKind.STREAMER_COMMISSION,
+            amount_fen=sign * commission,
+            live_session_id=session_id,
+            streamer_user_id=streamer_id,
+            rate_bp=rate_bp,
+            **common,
+        ),
         LedgerEntry(kind=LedgerKind.WORKSHOP_REVENUE, amount_fen=sign * (net - fee - commission), **common),
         LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=sign * 800, order_id=order_id, occurred_at=at),
     ]
@@ -115,11 +130,15 @@ def ledger_rows(order_id: int, line_id: int, session_id: int, streamer_id: int, 
 async def test_rebuild_from_the_ledger_matches_the_live_path(session: AsyncSession) -> None:
     # given the shop's ledger: two paid orders, one partly refunded, and an unattributed order
     session.add_all(
-        ledger_rows(1, 11, 1, 10, 3800, 800, NOV) + ledger_rows(1, 12, 2, 20, 5000, 1000, NOV)
+        ledger_rows(1, 11, 1, 10, 3800, 800, NOV)
+        + ledger_rows(1, 12, 2, 20, 5000, 1000, NOV)
         + ledger_rows(2, 21, 1, 10, 1200, 800, DEC_1_LOCAL)
         + ledger_rows(1, 11, 1, 10, 1000, 800, dt.datetime(2027, 1, 2, tzinfo=SH), refund_id=5, sign=-1)
-        + [LedgerEntry(kind=LedgerKind.WORKSHOP_REVENUE, amount_fen=9_999, order_id=3, order_line_id=31,
-                       occurred_at=NOV)]
+        + [
+            LedgerEntry(
+                kind=LedgerKind.WORKSHOP_REVENUE, amount_fen=9_999, order_id=3, order_line_id=31, occurred_at=NOV
+            )
+        ]
     )
     await session.commit()
     live = LiveFigures(MemoryLiveStore())
@@ -131,8 +150,13 @@ async def test_rebuild_from_the_ledger_matches_the_live_path(session: AsyncSessi
     result = await LeaderboardService(session, rebuilt).rebuild()
     # then every board and figure is the same as the live path's
     assert (result.months, result.orders, result.sessions) == (["202611", "202612"], 2, 2)
-    for key in ("lb:202611:session:gmv", "lb:202611:session:orders", "lb:202611:streamer:gmv",
-                "lb:202612:session:gmv", "lb:202612:streamer:orders"):
+    for key in (
+        "lb:202611:session:gmv",
+        "lb:202611:session:orders",
+        "lb:202611:streamer:gmv",
+        "lb:202612:session:gmv",
+        "lb:202612:streamer:orders",
+    ):
         assert await board(rebuilt, key) == await board(live, key), key
     assert await board(rebuilt, "lb:202611:session:gmv") == [(2, 5000), (1, 2800)]
     assert await rebuilt.figures([1, 2]) == await live.figures([1, 2])

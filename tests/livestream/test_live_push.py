@@ -58,15 +58,29 @@ async def test_a_paid_order_moves_figures_and_leaderboards_within_a_second(db_ur
         async with serve(app) as host:
             async with app.state.session_factory() as session:
                 w = await world(session)
-                live = await SchedulingService(session).book(caller_of(w.admin), SessionCreate(
-                    studio_id=w.studio.id, title="红糖直播", starts_at=at(SATURDAY, "20:00"),
-                    ends_at=at(SATURDAY, "22:00"), streamer_user_id=w.streamer.id))
+                live = await SchedulingService(session).book(
+                    caller_of(w.admin),
+                    SessionCreate(
+                        studio_id=w.studio.id,
+                        title="红糖直播",
+                        starts_at=at(SATURDAY, "20:00"),
+                        ends_at=at(SATURDAY, "22:00"),
+                        streamer_user_id=w.streamer.id,
+                    ),
+                )
                 figures = LiveFigures.for_app(app)
                 await BroadcastService(session, figures, now=at(SATURDAY, "19:55")).start(caller_of(w.admin), live.id)
             async with websockets.connect(f"ws://{host}/ws/live/{live.id}") as screen:
                 first = json.loads(await asyncio.wait_for(screen.recv(), 2))
-                assert first == {"type": "figures", "session_id": live.id, "viewers": 0, "peak_viewers": 0,
-                                 "total_viewers": 0, "orders": 0, "gmv_fen": 0}
+                assert first == {
+                    "type": "figures",
+                    "session_id": live.id,
+                    "viewers": 0,
+                    "peak_viewers": 0,
+                    "total_viewers": 0,
+                    "orders": 0,
+                    "gmv_fen": 0,
+                }
                 amount = 3800 + uuid.uuid4().int % 1000  # other workers publish on the same Redis
                 # when the shop reports a paid order
                 started = time.perf_counter()
@@ -77,8 +91,9 @@ async def test_a_paid_order_moves_figures_and_leaderboards_within_a_second(db_ur
                         break
                 pushed = time.perf_counter() - started
                 async with httpx.AsyncClient(base_url=f"http://{host}") as http:
-                    board = (await http.get("/api/live/leaderboards",
-                                            params={"board": "session", "month": "2031-03"})).json()
+                    board = (
+                        await http.get("/api/live/leaderboards", params={"board": "session", "month": "2031-03"})
+                    ).json()
                     fig = (await http.get(f"/api/live/sessions/{live.id}/figures")).json()
                 elapsed = time.perf_counter() - started
         # then the screen got the new figures, and the leaderboard and figures read back, all within a second

@@ -17,11 +17,23 @@ from shop.errors import Conflict, DomainError, Forbidden, InvalidInput
 from tests.livestream.helpers import SATURDAY, World, at, caller_of, studio, world
 
 
-def booking(w: World, start: str, end: str, day: dt.date = SATURDAY, studio_id: int | None = None,
-            streamer_id: int | None = None, title: str = "红糖专场") -> SessionCreate:
-    return SessionCreate(studio_id=studio_id or w.studio.id, title=title, starts_at=at(day, start),
-                         ends_at=at(day, end), streamer_user_id=streamer_id or w.streamer.id,
-                         product_ids=[w.catalogue.product.product.id])
+def booking(
+    w: World,
+    start: str,
+    end: str,
+    day: dt.date = SATURDAY,
+    studio_id: int | None = None,
+    streamer_id: int | None = None,
+    title: str = "红糖专场",
+) -> SessionCreate:
+    return SessionCreate(
+        studio_id=studio_id or w.studio.id,
+        title=title,
+        starts_at=at(day, start),
+        ends_at=at(day, end),
+        streamer_user_id=streamer_id or w.streamer.id,
+        product_ids=[w.catalogue.product.product.id],
+    )
 
 
 async def book(session: AsyncSession, w: World, start: str, end: str, **kw: object) -> LiveSession:
@@ -94,9 +106,15 @@ async def test_a_streamer_never_hosts_two_overlapping_sessions_even_in_two_studi
     assert await count(session) == 2
 
 
-@pytest.mark.parametrize(("start", "end", "allowed"), [
-    ("08:00", "09:00", True), ("07:59", "09:00", False), ("22:00", "23:00", True), ("22:00", "23:01", False),
-])
+@pytest.mark.parametrize(
+    ("start", "end", "allowed"),
+    [
+        ("08:00", "09:00", True),
+        ("07:59", "09:00", False),
+        ("22:00", "23:00", True),
+        ("22:00", "23:01", False),
+    ],
+)
 async def test_sessions_only_inside_opening_hours(session: AsyncSession, start: str, end: str, allowed: bool) -> None:
     w = await world(session)  # open 08:00–23:00 every day
     if allowed:
@@ -158,12 +176,16 @@ async def test_moving_a_session_obeys_the_rules_and_ignores_itself(session: Asyn
     blocker = await book(session, w, "13:00", "14:00", streamer_id=w.other_streamer.id)
     service = SchedulingService(session)
     # overlapping its own old slot is fine
-    moved = await service.update(caller_of(w.streamer), moving.id,
-                                 SessionUpdate(starts_at=at(SATURDAY, "10:30"), ends_at=at(SATURDAY, "11:30")))
+    moved = await service.update(
+        caller_of(w.streamer), moving.id, SessionUpdate(starts_at=at(SATURDAY, "10:30"), ends_at=at(SATURDAY, "11:30"))
+    )
     assert moved.block_until == at(SATURDAY, "11:45").astimezone(dt.UTC)
     with pytest.raises(Conflict) as refused:
-        await service.update(caller_of(w.streamer), moving.id,
-                             SessionUpdate(starts_at=at(SATURDAY, "12:00"), ends_at=at(SATURDAY, "12:46")))
+        await service.update(
+            caller_of(w.streamer),
+            moving.id,
+            SessionUpdate(starts_at=at(SATURDAY, "12:00"), ends_at=at(SATURDAY, "12:46")),
+        )
     assert refused.value.extra["conflict"]["session_id"] == blocker.id
     await session.refresh(moving)
     assert moving.starts_at == at(SATURDAY, "10:30").astimezone(dt.UTC)
@@ -194,8 +216,9 @@ async def test_two_bookings_of_the_same_slot_at_the_same_instant_exactly_one_win
     async def attempt(streamer_id: int) -> LiveSession | DomainError:
         async with factory() as own:
             try:
-                return await SchedulingService(own).book(caller_of(w.admin),
-                                                         booking(w, "20:00", "22:00", streamer_id=streamer_id))
+                return await SchedulingService(own).book(
+                    caller_of(w.admin), booking(w, "20:00", "22:00", streamer_id=streamer_id)
+                )
             except DomainError as exc:
                 return exc
 
@@ -218,8 +241,9 @@ async def test_one_streamer_booking_two_studios_at_the_same_instant_gets_one(app
     async def attempt(studio_id: int) -> LiveSession | DomainError:
         async with factory() as own:
             try:
-                return await SchedulingService(own).book(caller_of(w.admin),
-                                                         booking(w, "20:00", "22:00", studio_id=studio_id))
+                return await SchedulingService(own).book(
+                    caller_of(w.admin), booking(w, "20:00", "22:00", studio_id=studio_id)
+                )
             except DomainError as exc:
                 return exc
 
