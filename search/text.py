@@ -225,7 +225,8 @@ class FieldTerms:
 
     words: tuple[str, ...]
     ngrams: tuple[str, ...]
-    pinyin: tuple[str, ...]
+    pinyin: tuple[str, ...]  # full pinyin and initials of words
+    syllables: tuple[str, ...] = ()  # pinyin of single characters (prefix matching only, not typo targets)
 
 
 class Analyzer:
@@ -253,6 +254,7 @@ class Analyzer:
         words: list[str] = []
         grams: list[str] = []
         pys: list[str] = []
+        syllables: list[str] = []
         for run in _TOKEN_RE.findall(norm):
             if not is_cjk(run):
                 words.append(run)
@@ -269,8 +271,8 @@ class Analyzer:
                         if len(initials) >= 2:
                             pys.append(initials)
                 if len(run) > 1:
-                    pys.extend(p for p in map(char_pinyin, run) if p)
-        return FieldTerms(tuple(words), tuple(grams), tuple(pys))
+                    syllables.extend(p for p in map(char_pinyin, run) if p)
+        return FieldTerms(tuple(words), tuple(grams), tuple(pys), tuple(syllables))
 
     def pinyin_text(self, text: str) -> tuple[str, str]:
         """Space-separated full pinyin and initials of every CJK word (Meilisearch document fields)."""

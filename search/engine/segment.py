@@ -24,7 +24,7 @@ from search.engine.base import IndexSpec
 from search.text import Analyzer, is_cjk, normalise, word_pinyin
 
 # Term kinds, kept per term for suggestions (higher wins when a string is several kinds).
-KIND_GRAM, KIND_PINYIN, KIND_WORD, KIND_WORKSHOP, KIND_BRAND = 0, 1, 2, 3, 4
+KIND_GRAM, KIND_SYLLABLE, KIND_PINYIN, KIND_WORD, KIND_WORKSHOP, KIND_BRAND = 0, 1, 2, 3, 4, 5
 _payload_encoder = msgspec.json.Encoder()
 
 
@@ -150,7 +150,10 @@ def build_segment(
         for tf in spec.text_fields:
             for text in _text_values(doc.get(tf.name)):
                 terms = analyzer.field_terms(text, ngrams=tf.ngrams, pinyin=tf.pinyin)
-                for group, kind in ((terms.words, KIND_WORD), (terms.ngrams, KIND_GRAM), (terms.pinyin, KIND_PINYIN)):
+                for group, kind in (
+                    (terms.words, KIND_WORD), (terms.ngrams, KIND_GRAM), (terms.pinyin, KIND_PINYIN),
+                    (terms.syllables, KIND_SYLLABLE),
+                ):
                     for term in group:
                         tid = tid_of(term, kind)
                         if best.get(tid, 0) < tf.weight:
@@ -214,8 +217,9 @@ def _assemble(
     offsets = np.zeros(len(vocab) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     latin_by_len: dict[int, list[str]] = {}
-    for term in vocab:
-        if term.isascii() and term.isalpha():
+    for term, kind in zip(vocab, term_kind.tolist(), strict=True):
+        # Single-syllable pinyin (香 → xiang) is too short and too common to be a typo target.
+        if kind != KIND_SYLLABLE and term.isascii() and term.isalpha():
             latin_by_len.setdefault(len(term), []).append(term)
     stars = numeric_cols.get(spec.boost_stars_field or "", np.zeros(n, dtype=np.int64))
     sales = numeric_cols.get(spec.boost_sales_field or "", np.zeros(n, dtype=np.int64))
