@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +19,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from search.engine.base import IndexSpec
+from search.engine.base import IndexSpec, TextField
 from search.text import Analyzer, is_cjk, normalise, word_pinyin
 
 # Term kinds, kept per term for suggestions (higher wins when a string is several kinds).
@@ -127,7 +126,6 @@ def build_segment(
     """Analyse documents into a segment. Cost is dominated by segmentation and pinyin (cached per word)."""
     term_ids: dict[str, int] = {}
     kinds: list[int] = []
-    t_col, d_col, w_col = array("i"), array("i"), array("B")
     pinyin_words: Counter[tuple[str, str]] = Counter()
     n = len(docs)
     facet_cols = {name: np.zeros(n, dtype=np.int32) for name in spec.facets}
@@ -145,36 +143,45 @@ def build_segment(
             kinds[tid] = kind
         return tid
 
+    # Heaviest field first: after a stable sort by term, a document's first entry for a term has its best weight.
+    fields = sorted(spec.text_fields, key=lambda tf: -tf.weight)
+    # Field values repeat a lot (brands, workshops, places, tags): analyse each distinct value once per build.
+    analysed: dict[tuple[str, str], np.ndarray] = {}
+
+    def analyse(tf: TextField, text: str) -> np.ndarray:
+        terms = analyzer.field_terms(text, ngrams=tf.ngrams, pinyin=tf.pinyin)
+        tids: dict[int, None] = {}
+        for group, kind in (
+            (terms.words, KIND_WORD), (terms.ngrams, KIND_GRAM), (terms.pinyin, KIND_PINYIN),
+            (terms.syllables, KIND_SYLLABLE),
+        ):
+            for term in group:
+                tids[tid_of(term, kind)] = None
+        if tf.pinyin:
+            for word in terms.words:
+                if len(word) > 1 and is_cjk(word):
+                    full, initials = word_pinyin(word)
+                    pinyin_words[(full, word)] += 1
+                    if len(initials) > 1:
+                        pinyin_words[(initials, word)] += 1
+        if tf.phrase:
+            kind = KIND_BRAND if tf.name in ("brand_name", "family_name") else KIND_WORKSHOP
+            tids[tid_of(normalise(text).strip(), kind)] = None
+        return np.fromiter(tids, dtype=np.int32, count=len(tids))
+
+    pieces: list[np.ndarray] = []
+    piece_docs: list[int] = []
+    piece_weights: list[int] = []
     for i, doc in enumerate(docs):
-        best: dict[int, int] = {}
-        for tf in spec.text_fields:
+        for tf in fields:
             for text in _text_values(doc.get(tf.name)):
-                terms = analyzer.field_terms(text, ngrams=tf.ngrams, pinyin=tf.pinyin)
-                for group, kind in (
-                    (terms.words, KIND_WORD), (terms.ngrams, KIND_GRAM), (terms.pinyin, KIND_PINYIN),
-                    (terms.syllables, KIND_SYLLABLE),
-                ):
-                    for term in group:
-                        tid = tid_of(term, kind)
-                        if best.get(tid, 0) < tf.weight:
-                            best[tid] = tf.weight
-                if tf.pinyin:
-                    for word in terms.words:
-                        if len(word) > 1 and is_cjk(word):
-                            full, initials = word_pinyin(word)
-                            pinyin_words[(full, word)] += 1
-                            if len(initials) > 1:
-                                pinyin_words[(initials, word)] += 1
-                if tf.phrase:
-                    phrase = normalise(text).strip()
-                    kind = KIND_BRAND if tf.name in ("brand_name", "family_name") else KIND_WORKSHOP
-                    tid = tid_of(phrase, kind)
-                    if best.get(tid, 0) < tf.weight:
-                        best[tid] = tf.weight
-        for tid, weight in best.items():
-            t_col.append(tid)
-            d_col.append(i)
-            w_col.append(weight)
+                key = (tf.name, text)
+                tids = analysed.get(key)
+                if tids is None:
+                    tids = analysed[key] = analyse(tf, text)
+                pieces.append(tids)
+                piece_docs.append(i)
+                piece_weights.append(tf.weight)
         ids[i] = int(doc["id"])
         for name in spec.facets:
             facet_cols[name][i] = codes.code(name, codes.coerce(name, doc.get(name)))
@@ -184,15 +191,26 @@ def build_segment(
         versions.append(str(doc.get("version", "")))
 
     vocab = sorted(term_ids)
-    rank = np.empty(len(vocab), dtype=np.int64)
+    rank = np.empty(len(vocab), dtype=np.int32)
     for new, term in enumerate(vocab):
         rank[term_ids[term]] = new
-    old_kinds = np.asarray(kinds, dtype=np.uint8)
     term_kind = np.empty(len(vocab), dtype=np.uint8)
-    term_kind[rank] = old_kinds
-    t_arr = rank[np.frombuffer(t_col, dtype=np.int32)] if len(t_col) else np.zeros(0, dtype=np.int64)
-    d_arr = np.frombuffer(d_col, dtype=np.int32) if len(d_col) else np.zeros(0, dtype=np.int32)
-    w_arr = np.frombuffer(w_col, dtype=np.uint8) if len(w_col) else np.zeros(0, dtype=np.uint8)
+    term_kind[rank] = np.asarray(kinds, dtype=np.uint8)
+    if pieces:
+        lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
+        t_arr = rank[np.concatenate(pieces)]
+        d_arr = np.repeat(np.asarray(piece_docs, dtype=np.int32), lengths)
+        w_arr = np.repeat(np.asarray(piece_weights, dtype=np.uint8), lengths)
+        # Group by term keeping document order; drop a document's repeats of a term (its first is the heaviest).
+        order = np.argsort(t_arr, kind="stable")
+        t_arr, d_arr, w_arr = t_arr[order], d_arr[order], w_arr[order]
+        first = np.ones(len(t_arr), dtype=bool)
+        first[1:] = (t_arr[1:] != t_arr[:-1]) | (d_arr[1:] != d_arr[:-1])
+        t_arr, d_arr, w_arr = t_arr[first], d_arr[first], w_arr[first]
+    else:
+        t_arr = np.zeros(0, dtype=np.int32)
+        d_arr = np.zeros(0, dtype=np.int32)
+        w_arr = np.zeros(0, dtype=np.uint8)
     display: dict[str, tuple[str, int]] = {}
     for (py, word), count in pinyin_words.items():
         if count > display.get(py, ("", 0))[1]:
