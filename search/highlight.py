@@ -10,12 +10,15 @@ import html
 import re
 from collections.abc import Collection
 
-from search.text import Analyzer, is_cjk, normalise_char, word_pinyin
+from search.text import Analyzer, is_cjk, normalise, normalise_char, word_pinyin
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
 
 
-def _normalised_with_map(text: str) -> tuple[str, list[int]]:
+def _normalised_with_map(text: str) -> tuple[str, list[int] | range]:
+    norm = normalise(text)
+    if len(norm) == len(text):  # the usual case: normalisation kept one character per character
+        return norm, range(len(text))
     chars: list[str] = []
     back: list[int] = []
     for i, ch in enumerate(text):

@@ -210,43 +210,58 @@ class EmbeddedEngine:
         state = self._state
         tokens = self._plan(query.q)
         matched = _Matched()
-        evaluated = [self._match(seg, tokens, matched) for seg in state.segments]
-        best_coverage = max((int(cov[seg.alive].max(initial=0)) for seg, (cov, _) in zip(state.segments, evaluated,
-                                                                                          strict=True)), default=0)
-        if tokens and best_coverage == 0:
-            return SearchResult(hits=[], total=0, facets={f: {} for f in query.facets}, backend=self.name,
-                                took_ms=round((time.perf_counter() - started) * 1000, 3))
+        evaluated = [self._match(seg, tokens, matched) if tokens else None for seg in state.segments]
+        best_coverage = 0
+        if tokens:
+            for seg, ev in zip(state.segments, evaluated, strict=True):
+                if ev is not None and seg.n:
+                    best_coverage = max(best_coverage, int(np.max(ev[0], where=seg.alive, initial=0)))
+            if best_coverage == 0:
+                return SearchResult(hits=[], total=0, facets={f: {} for f in query.facets}, backend=self.name,
+                                    took_ms=round((time.perf_counter() - started) * 1000, 3))
         facet_counts: dict[str, np.ndarray] = {}
         candidates: list[tuple[float, int, int, int]] = []  # (key, id, segment no, index)
         total = 0
         want = max(0, query.offset) + max(0, query.limit)
-        for seg_no, (seg, (coverage, score)) in enumerate(zip(state.segments, evaluated, strict=True)):
+        for seg_no, (seg, ev) in enumerate(zip(state.segments, evaluated, strict=True)):
             if not seg.n:
                 continue
-            base = seg.alive & (coverage >= best_coverage) if tokens else seg.alive.copy()
-            masks = self._filter_masks(seg, state.codes, query)
-            final = base.copy()
+            # Everything below works on the matched documents' indices, so its cost follows the result size.
+            if ev is None:
+                idx = np.flatnonzero(seg.alive)
+            else:
+                idx = np.flatnonzero((ev[0] >= best_coverage) & seg.alive)
+            masks = self._filter_masks(seg, state.codes, query, idx)
+            keep = np.ones(len(idx), dtype=bool)
             for mask in masks.values():
-                final &= mask
+                keep &= mask
+            final = idx[keep] if masks else idx
             for facet in query.facets:
-                if facet not in seg.facet_cols:
+                column = seg.facet_cols.get(facet)
+                if column is None:
                     continue
-                scope = base.copy()
-                for name, mask in masks.items():
-                    if name != facet:
-                        scope &= mask
-                counts = np.bincount(seg.facet_cols[facet][scope], minlength=len(state.codes.values[facet]))
+                if facet in masks:  # disjunctive: this facet's own filter does not narrow its counts
+                    scope = np.ones(len(idx), dtype=bool)
+                    for name, mask in masks.items():
+                        if name != facet:
+                            scope &= mask
+                    values = column[idx[scope]]
+                else:
+                    values = column[final]
+                counts = np.bincount(values, minlength=len(state.codes.values[facet]))
                 facet_counts[facet] = _add_counts(facet_counts.get(facet), counts)
-            idx = np.flatnonzero(final)
-            total += len(idx)
-            if not len(idx) or not want:
+            total += len(final)
+            if not len(final) or not want:
                 continue
-            relevance = coverage[idx].astype(np.float64) * COVERAGE_WEIGHT + score[idx] + seg.boost[idx]
-            key = self._sort_key(seg, idx, relevance, query.sort)
-            if len(idx) > want:
+            relevance = seg.boost[final].astype(np.float64)
+            if ev is not None:
+                relevance += ev[0][final] * COVERAGE_WEIGHT + ev[1][final]
+            key = self._sort_key(seg, final, relevance, query.sort)
+            chosen = final
+            if len(final) > want:
                 part = np.argpartition(key, want - 1)[:want]
-                idx, key = idx[part], key[part]
-            candidates.extend(zip(key.tolist(), seg.ids[idx].tolist(), [seg_no] * len(idx), idx.tolist(),
+                chosen, key = final[part], key[part]
+            candidates.extend(zip(key.tolist(), seg.ids[chosen].tolist(), [seg_no] * len(chosen), chosen.tolist(),
                                   strict=True))
         page = heapq.nsmallest(want, candidates)[query.offset :] if candidates else []
         hits = []
@@ -266,7 +281,7 @@ class EmbeddedEngine:
 
     @staticmethod
     def _match(seg: Segment, tokens: list[_Token], matched: _Matched) -> tuple[np.ndarray, np.ndarray]:
-        coverage = np.zeros(seg.n, dtype=np.int16)
+        coverage = np.zeros(seg.n, dtype=np.int8)
         total = np.zeros(seg.n, dtype=np.float32)
         for tok in tokens:
             scores = _token_scores(seg, tok, matched)
@@ -274,18 +289,27 @@ class EmbeddedEngine:
             total += scores
         return coverage, total
 
-    def _filter_masks(self, seg: Segment, codes: FacetCodes, query: SearchQuery) -> dict[str, np.ndarray]:
+    def _filter_masks(
+        self, seg: Segment, codes: FacetCodes, query: SearchQuery, idx: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Per filter, which of the documents ``idx`` pass it (OR within the filter's values)."""
         masks: dict[str, np.ndarray] = {}
         for name, values in query.filters.items():
             if name not in seg.facet_cols or not values:
                 continue
             wanted = [c for c in (codes.lookup(name, codes.coerce(name, v)) for v in values) if c is not None]
-            masks[name] = np.isin(seg.facet_cols[name], np.asarray(wanted, dtype=np.int32))
+            column = seg.facet_cols[name][idx]
+            if len(wanted) == 1:
+                masks[name] = column == wanted[0]
+            else:
+                table = np.zeros(max(len(codes.values[name]), int(column.max(initial=0)) + 1), dtype=bool)
+                table[wanted] = True
+                masks[name] = table[column]
         for name, minimum in query.minimums.items():
-            column = seg.numeric_cols.get(name)
-            if column is None:
+            numeric = seg.numeric_cols.get(name)
+            if numeric is None:
                 continue
-            mask = column >= int(minimum)
+            mask = numeric[idx] >= int(minimum)
             masks[name] = masks[name] & mask if name in masks else mask
         return masks
 

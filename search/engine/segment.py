@@ -25,6 +25,7 @@ from search.text import Analyzer, is_cjk, normalise, word_pinyin
 # Term kinds, kept per term for suggestions (higher wins when a string is several kinds).
 KIND_GRAM, KIND_SYLLABLE, KIND_PINYIN, KIND_WORD, KIND_WORKSHOP, KIND_BRAND = 0, 1, 2, 3, 4, 5
 _payload_encoder = msgspec.json.Encoder()
+_payload_decoder = msgspec.json.Decoder()
 
 
 class FacetCodes:
@@ -103,7 +104,7 @@ class Segment:
         return replace(self, alive=alive)
 
     def payload(self, idx: int) -> dict[str, Any]:
-        return msgspec.json.decode(self.payloads[idx])  # type: ignore[no-any-return]
+        return _payload_decoder.decode(self.payloads[idx])  # type: ignore[no-any-return]
 
 
 def _text_values(value: Any) -> list[str]:
