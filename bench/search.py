@@ -35,14 +35,104 @@ from search.text import Analyzer, word_pinyin
 SEED = 20240611
 FACETS = list(PRODUCT_SPEC.facets)
 
-PRODUCE = (
-    "红糖 黑糖 番薯 红薯 地瓜 番薯干 番薯粉丝 香菇 花菇 黑木耳 笋干 冬笋 杨梅 猕猴桃 黄桃 水蜜桃 蜜梨 茭白 山核桃 香榧 "
-    "蜂蜜 土蜂蜜 菊米 白茶 红茶 绿茶 高山茶 银猴茶 惠明茶 土鸡蛋 草鸡蛋 土鸡 田鱼 高山大米 糯米 年糕 麻糍 米酒 黄酒 烧饼 "
-    "青瓷 宝剑 竹编 木玩 石雕 剪纸 腊肉 火腿 豆腐干 辣椒酱 菜籽油 茶油 板栗 葛根粉 灵芝 铁皮石斛 金银花 番茄 土豆 玉米 花生 "
-    "柿饼 梅干菜 粽子 月饼 酥饼 藕粉 葡萄 草莓 橘子 柚子 杨桃 民宿 农家乐 采摘 研学"
-).split()
-QUALIFIERS = "古法 手工 高山 有机 农家 野生 新鲜 特级 精选 生态 原味 传统 老字号 头茬 冷冻 即食 散装".split()
-PACKS = "500g 250g 1kg 2斤 5斤 礼盒装 家庭装 袋装 罐装 12枚 30枚 两晚 一日游".split()
+PRODUCE = [
+    "红糖",
+    "黑糖",
+    "番薯",
+    "红薯",
+    "地瓜",
+    "番薯干",
+    "番薯粉丝",
+    "香菇",
+    "花菇",
+    "黑木耳",
+    "笋干",
+    "冬笋",
+    "杨梅",
+    "猕猴桃",
+    "黄桃",
+    "水蜜桃",
+    "蜜梨",
+    "茭白",
+    "山核桃",
+    "香榧",
+    "蜂蜜",
+    "土蜂蜜",
+    "菊米",
+    "白茶",
+    "红茶",
+    "绿茶",
+    "高山茶",
+    "银猴茶",
+    "惠明茶",
+    "土鸡蛋",
+    "草鸡蛋",
+    "土鸡",
+    "田鱼",
+    "高山大米",
+    "糯米",
+    "年糕",
+    "麻糍",
+    "米酒",
+    "黄酒",
+    "烧饼",
+    "青瓷",
+    "宝剑",
+    "竹编",
+    "木玩",
+    "石雕",
+    "剪纸",
+    "腊肉",
+    "火腿",
+    "豆腐干",
+    "辣椒酱",
+    "菜籽油",
+    "茶油",
+    "板栗",
+    "葛根粉",
+    "灵芝",
+    "铁皮石斛",
+    "金银花",
+    "番茄",
+    "土豆",
+    "玉米",
+    "花生",
+    "柿饼",
+    "梅干菜",
+    "粽子",
+    "月饼",
+    "酥饼",
+    "藕粉",
+    "葡萄",
+    "草莓",
+    "橘子",
+    "柚子",
+    "杨桃",
+    "民宿",
+    "农家乐",
+    "采摘",
+    "研学",
+]
+QUALIFIERS = [
+    "古法",
+    "手工",
+    "高山",
+    "有机",
+    "农家",
+    "野生",
+    "新鲜",
+    "特级",
+    "精选",
+    "生态",
+    "原味",
+    "传统",
+    "老字号",
+    "头茬",
+    "冷冻",
+    "即食",
+    "散装",
+]
+PACKS = ["500g", "250g", "1kg", "2斤", "5斤", "礼盒装", "家庭装", "袋装", "罐装", "12枚", "30枚", "两晚", "一日游"]
 BRANDS = (
     ("丽水山坊", ("山耕", "山景", "山居", "山播")),
     ("侨乡优品", ("青田侨品", "侨乡味道")),
@@ -50,21 +140,72 @@ BRANDS = (
     ("嵊州共富", ("越乡好物",)),
     ("莫干山农品", ("德清嫩笋",)),
 )
-COUNTIES = "莲都区 龙泉市 青田县 缙云县 遂昌县 松阳县 云和县 庆元县 景宁县 黄岩区 路桥区 嵊州市 德清县 海宁市 仙居县".split()
-TOWNS = "壶镇 新建 大洋 船寮 石门 温溪 湖山 妙高 大东坝 安仁 竹口 东坑 宁溪 院桥 甘霖".split()
-WORKSHOP_TYPES = (
-    "material_processing directed_hiring ecommerce_livestream agri_tourism brand_led industry_empowerment "
-    "mobile_supply overseas_chinese_aided mountain_sea_cooperation"
-).split()
+COUNTIES = [
+    "莲都区",
+    "龙泉市",
+    "青田县",
+    "缙云县",
+    "遂昌县",
+    "松阳县",
+    "云和县",
+    "庆元县",
+    "景宁县",
+    "黄岩区",
+    "路桥区",
+    "嵊州市",
+    "德清县",
+    "海宁市",
+    "仙居县",
+]
+TOWNS = [
+    "壶镇",
+    "新建",
+    "大洋",
+    "船寮",
+    "石门",
+    "温溪",
+    "湖山",
+    "妙高",
+    "大东坝",
+    "安仁",
+    "竹口",
+    "东坑",
+    "宁溪",
+    "院桥",
+    "甘霖",
+]
+WORKSHOP_TYPES = [
+    "material_processing",
+    "directed_hiring",
+    "ecommerce_livestream",
+    "agri_tourism",
+    "brand_led",
+    "industry_empowerment",
+    "mobile_supply",
+    "overseas_chinese_aided",
+    "mountain_sea_cooperation",
+]
 SENTENCES = (
     "产自{county}{town}的{q}{p}，由共富工坊组织农户{verb}。",
     "选用当地{p}，{q}工艺，口感醇厚，送礼自用皆宜。",
     "每一份收入都有农户的分红，保底收购让种植户安心。",
     "冷链发货，村级服务点可自提，支持直播间下单。",
 )
-VERBS = "手工熬制 精心挑选 采摘晾晒 传统制作 分拣包装".split()
-TRADITIONAL = {"红糖": "紅糖", "番薯": "番薯", "杨梅": "楊梅", "猕猴桃": "獼猴桃", "蜂蜜": "蜂蜜", "香菇": "香菇",
-               "黄酒": "黃酒", "绿茶": "綠茶", "红茶": "紅茶", "笋干": "筍乾", "烧饼": "燒餅", "剪纸": "剪紙"}
+VERBS = ["手工熬制", "精心挑选", "采摘晾晒", "传统制作", "分拣包装"]
+TRADITIONAL = {
+    "红糖": "紅糖",
+    "番薯": "番薯",
+    "杨梅": "楊梅",
+    "猕猴桃": "獼猴桃",
+    "蜂蜜": "蜂蜜",
+    "香菇": "香菇",
+    "黄酒": "黃酒",
+    "绿茶": "綠茶",
+    "红茶": "紅茶",
+    "笋干": "筍乾",
+    "烧饼": "燒餅",
+    "剪纸": "剪紙",
+}
 
 
 def make_documents(n: int, seed: int = SEED) -> list[dict[str, Any]]:
@@ -79,8 +220,13 @@ def make_documents(n: int, seed: int = SEED) -> list[dict[str, Any]]:
             brand_rows.append((next_id, sub, family_id, family))
             next_id += 1
     workshops = [
-        (1000 + i, f"{rng.choice(TOWNS)}{rng.choice(PRODUCE)}共富工坊{i}", rng.choice(WORKSHOP_TYPES),
-         rng.randrange(len(COUNTIES)), rng.choice([0, 3, 4, 4, 5, 5]))
+        (
+            1000 + i,
+            f"{rng.choice(TOWNS)}{rng.choice(PRODUCE)}共富工坊{i}",
+            rng.choice(WORKSHOP_TYPES),
+            rng.randrange(len(COUNTIES)),
+            rng.choice([0, 3, 4, 4, 5, 5]),
+        )
         for i in range(400)
     ]
     docs = []
@@ -97,16 +243,36 @@ def make_documents(n: int, seed: int = SEED) -> list[dict[str, Any]]:
             s.format(county=county, town=town, q=qualifier, p=produce, verb=rng.choice(VERBS))
             for s in rng.sample(SENTENCES, 2)
         )
-        docs.append({
-            "id": i, "title": title, "subtitle": f"{qualifier}{produce}，{rng.choice(VERBS)}", "description": description,
-            "brand_id": brand_id, "brand_name": brand, "family_id": family_id, "family_name": family,
-            "brand_path": [family, brand] if brand != family else [family], "workshop_id": wid, "workshop_name": wname,
-            "workshop_type": wtype, "workshop_type_label": "", "county_id": 100 + county_no, "county_name": county,
-            "township_name": town + "镇", "village_name": "", "tags": [produce, qualifier], "price_fen": price,
-            "price_band": price_band(price), "in_stock": rng.random() < 0.85, "stars": stars,
-            "sales_count": int(rng.paretovariate(1.2) * 10), "live_now": rng.random() < 0.02,
-            "created_at": 1_700_000_000 + i * 60, "version": f"v{i}",
-        })
+        docs.append(
+            {
+                "id": i,
+                "title": title,
+                "subtitle": f"{qualifier}{produce}，{rng.choice(VERBS)}",
+                "description": description,
+                "brand_id": brand_id,
+                "brand_name": brand,
+                "family_id": family_id,
+                "family_name": family,
+                "brand_path": [family, brand] if brand != family else [family],
+                "workshop_id": wid,
+                "workshop_name": wname,
+                "workshop_type": wtype,
+                "workshop_type_label": "",
+                "county_id": 100 + county_no,
+                "county_name": county,
+                "township_name": town + "镇",
+                "village_name": "",
+                "tags": [produce, qualifier],
+                "price_fen": price,
+                "price_band": price_band(price),
+                "in_stock": rng.random() < 0.85,
+                "stars": stars,
+                "sales_count": int(rng.paretovariate(1.2) * 10),
+                "live_now": rng.random() < 0.02,
+                "created_at": 1_700_000_000 + i * 60,
+                "version": f"v{i}",
+            }
+        )
     return docs
 
 
@@ -169,8 +335,10 @@ def _rss_bytes() -> int:
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
+
     def pick(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))], 3)
+        return round(ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))], 3)
+
     return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "mean": round(statistics.fmean(ordered), 3)}
 
 
@@ -205,15 +373,39 @@ def like_baseline(docs: list[dict[str, Any]], queries: list[dict[str, Any]]) -> 
     )
     db.executemany(
         "INSERT INTO product VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [(d["id"], d["title"], d["subtitle"], d["description"], d["brand_name"], d["family_name"], d["workshop_name"],
-          d["county_name"], " ".join(d["tags"]), d["family_id"], d["county_id"], d["stars"], int(d["in_stock"]),
-          d["price_fen"], d["price_band"], d["sales_count"], d["created_at"]) for d in docs],
+        [
+            (
+                d["id"],
+                d["title"],
+                d["subtitle"],
+                d["description"],
+                d["brand_name"],
+                d["family_name"],
+                d["workshop_name"],
+                d["county_name"],
+                " ".join(d["tags"]),
+                d["family_id"],
+                d["county_id"],
+                d["stars"],
+                int(d["in_stock"]),
+                d["price_fen"],
+                d["price_band"],
+                d["sales_count"],
+                d["created_at"],
+            )
+            for d in docs
+        ],
     )
     for column in ("family_id", "county_id", "stars", "in_stock", "price_band", "price_fen", "sales_count"):
         db.execute(f"CREATE INDEX ix_{column} ON product ({column})")
     db.commit()
-    order = {"relevance": "sales_count DESC", "price_asc": "price_fen", "price_desc": "price_fen DESC",
-             "sales": "sales_count DESC", "newest": "created_at DESC"}
+    order = {
+        "relevance": "sales_count DESC",
+        "price_asc": "price_fen",
+        "price_desc": "price_fen DESC",
+        "sales": "sales_count DESC",
+        "newest": "created_at DESC",
+    }
     timings = []
     for spec in queries:
         where, params = [], []
@@ -228,9 +420,9 @@ def like_baseline(docs: list[dict[str, Any]], queries: list[dict[str, Any]]) -> 
             params.append(minimum)
         clause = " AND ".join(where) or "1"
         started = time.perf_counter()
-        db.execute(f"SELECT count(*) FROM product WHERE {clause}", params).fetchone()  # noqa: S608 - bench only
+        db.execute(f"SELECT count(*) FROM product WHERE {clause}", params).fetchone()
         db.execute(
-            f"SELECT id, title, price_fen FROM product WHERE {clause} ORDER BY {order[spec['sort']]} LIMIT 20",  # noqa: S608
+            f"SELECT id, title, price_fen FROM product WHERE {clause} ORDER BY {order[spec['sort']]} LIMIT 20",
             params,
         ).fetchall()
         timings.append((time.perf_counter() - started) * 1000)
@@ -255,13 +447,27 @@ def serve(port: int, n_docs: int) -> None:
 
     @get("/api/search", sync_to_thread=False)
     async def search_route(
-        q: str = "", family: list[int] | None = None, county: list[int] | None = None, stars_min: int | None = None,
-        price_band: list[str] | None = None, in_stock: bool | None = None, sort: str = "relevance", page: int = 1,
+        q: str = "",
+        family: list[int] | None = None,
+        county: list[int] | None = None,
+        stars_min: int | None = None,
+        price_band: list[str] | None = None,
+        in_stock: bool | None = None,
+        sort: str = "relevance",
+        page: int = 1,
         per_page: int = 20,
     ) -> SearchResponse:
-        params = SearchParams(q=q, family=family or [], county=county or [], stars_min=stars_min,
-                              price_band=price_band or [], in_stock=in_stock, sort=sort, page=page,  # type: ignore[arg-type]
-                              per_page=per_page)
+        params = SearchParams(
+            q=q,
+            family=family or [],
+            county=county or [],
+            stars_min=stars_min,
+            price_band=price_band or [],
+            in_stock=in_stock,
+            sort=sort,
+            page=page,  # type: ignore[arg-type]
+            per_page=per_page,
+        )
         return await service.search(params)
 
     @get("/ready", sync_to_thread=False)
@@ -356,8 +562,12 @@ def main() -> None:
         ("in-process p50 / p95 / p99", f"{inproc['p50']} / {inproc['p95']} / {inproc['p99']} ms"),
     ]
     if http_p:
-        rows.append(("over HTTP p50 / p95 / p99", f"{http_p['p50']} / {http_p['p95']} / {http_p['p99']} ms"
-                     f" ({http['failures']} failures)"))  # type: ignore[index]
+        rows.append(
+            (
+                "over HTTP p50 / p95 / p99",
+                f"{http_p['p50']} / {http_p['p95']} / {http_p['p99']} ms ({http['failures']} failures)",
+            )
+        )  # type: ignore[index]
     rows += [
         (f"SQL LIKE p50 / p95 (every {args.like_every}th query)", f"{like['p50']} / {like['p95']} ms"),
         ("engine p95 on the same queries", f"{engine_sampled['p95']} ms"),
@@ -368,10 +578,16 @@ def main() -> None:
     for label, value in rows:
         print(f"  {label.ljust(width)}  {value}")
     figures = {
-        "docs": args.docs, "queries": len(queries), "build_s": round(build_s, 2),
-        "index_rss_mib": round(rss_delta / 2**20, 1), "index_estimate_mib": round(engine.memory_bytes() / 2**20, 1),
-        "inprocess_ms": inproc, "http_ms": http_p, "http_failures": http["failures"] if http else None,
-        "like_ms": like, "engine_ms_on_like_sample": engine_sampled,
+        "docs": args.docs,
+        "queries": len(queries),
+        "build_s": round(build_s, 2),
+        "index_rss_mib": round(rss_delta / 2**20, 1),
+        "index_estimate_mib": round(engine.memory_bytes() / 2**20, 1),
+        "inprocess_ms": inproc,
+        "http_ms": http_p,
+        "http_failures": http["failures"] if http else None,
+        "like_ms": like,
+        "engine_ms_on_like_sample": engine_sampled,
         "like_over_engine_p95": round(like["p95"] / max(engine_sampled["p95"], 1e-6), 1),
     }
     print(json.dumps(figures, ensure_ascii=False))

@@ -227,10 +227,7 @@ class EmbeddedEngine:
             if not seg.n:
                 continue
             # Everything below works on the matched documents' indices, so its cost follows the result size.
-            if ev is None:
-                idx = np.flatnonzero(seg.alive)
-            else:
-                idx = np.flatnonzero((ev[0] >= best_coverage) & seg.alive)
+            idx = np.flatnonzero(seg.alive if ev is None else (ev[0] >= best_coverage) & seg.alive)
             masks = self._filter_masks(seg, state.codes, query, idx)
             keep = np.ones(len(idx), dtype=bool)
             for mask in masks.values():
