@@ -317,6 +317,16 @@ class SearchService:
         log.info("search.reindexed", products=len(docs), workshops=len(wdocs))
         return {"products": len(docs), "workshops": len(wdocs)}
 
+    async def reindex_fallback(self, session: AsyncSession) -> dict[str, int]:
+        """Fill only the embedded fallback copies (a process start with Meilisearch configured)."""
+        docs = await build_product_documents(session, live_product_ids=await self._live(session))
+        wdocs = await build_workshop_documents(session)
+        for engine, payload in ((self.products, docs), (self.workshops, wdocs)):
+            embedded = getattr(engine, "embedded", None)
+            if embedded is not None:
+                await embedded.rebuild([to_dict(d) for d in payload])
+        return {"products": len(docs), "workshops": len(wdocs)}
+
     async def check(self, session: AsyncSession) -> list[DriftReport]:
         """Compare the index with the catalogue (``hub search check``): missing, stale and extra documents."""
         expected_products = {

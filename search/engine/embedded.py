@@ -89,13 +89,18 @@ def _score_term(seg: Segment, scores: np.ndarray, term: str, quality: float, mat
 
 def _score_conjunction(seg: Segment, scores: np.ndarray, parts: Sequence[str], quality: float) -> bool:
     """Documents holding every part (n-grams of a CJK word, or the pieces of a run-together pinyin)."""
-    found = [seg.term_postings(p) for p in dict.fromkeys(parts)]
-    if not found or any(f is None or not len(f[0]) for f in found):
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    for part in dict.fromkeys(parts):
+        postings = seg.term_postings(part)
+        if postings is None or not len(postings[0]):
+            return False
+        found.append(postings)
+    if not found:
         return False
-    found.sort(key=lambda f: len(f[0]))  # type: ignore[arg-type,union-attr]
-    docs, weights = found[0]  # type: ignore[misc]
+    found.sort(key=lambda f: len(f[0]))
+    docs, weights = found[0]
     weight = weights.astype(np.float32)
-    for other_docs, other_weights in found[1:]:  # type: ignore[misc]
+    for other_docs, other_weights in found[1:]:
         member = np.zeros(seg.n, dtype=bool)
         member[other_docs] = True
         per_doc = np.zeros(seg.n, dtype=np.float32)
