@@ -27,7 +27,9 @@ from shop.db import Base, BigIntId, IdMixin, TimestampMixin
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=32, validate_strings=True, values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls, native_enum=False, length=32, validate_strings=True, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class RegionLevel(enum.StrEnum):

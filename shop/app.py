@@ -22,8 +22,10 @@ from shop.cache import build_channels, build_stores, redis_client
 from shop.db import create_engine, create_session_factory
 from shop.deps import dependencies
 from shop.errors import exception_handlers
+from shop.jobs import JobContext, run_periodic
 from shop.logging import configure_logging
 from shop.middleware import request_context_middleware
+from shop.openapi import document_errors
 from shop.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
@@ -34,8 +36,9 @@ CONTROLLER_MODULES = [
     "shop.health",
     "shop.accounts.controllers",
     "catalog.controllers",
+    "livestream.controllers",
 ]
-WIRING_MODULES: list[str] = []
+WIRING_MODULES: list[str] = ["livestream.wiring"]
 
 
 def _route_handlers() -> list[Any]:
@@ -45,6 +48,7 @@ def _route_handlers() -> list[Any]:
         handlers.extend(getattr(module, "route_handlers", []))
         if name == "shop.health":
             handlers.append(module.HealthController)
+    document_errors(handlers)
     return handlers
 
 
@@ -66,6 +70,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with AsyncExitStack() as stack:
             for context_lifespan in context_lifespans:
                 await stack.enter_async_context(context_lifespan(app))
+            if settings.app.inprocess_worker and settings.app.environment != "test":
+                ctx = JobContext(settings, session_factory, app.state)
+                await stack.enter_async_context(run_periodic(ctx))
             try:
                 yield
             finally:

@@ -117,7 +117,7 @@ class RoleGuard:
         self.roles = frozenset(roles)
         self.__name__ = "requires_" + "_or_".join(sorted(r.value for r in roles)) if roles else "requires_login"
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         caller = connection.scope.get("user")
         if caller is None:
             raise NotAuthorizedException("Please log in to do this.")

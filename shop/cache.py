@@ -22,9 +22,7 @@ def redis_client(settings: Settings) -> Redis | None:
     if not settings.redis.url:
         return None
     # Short timeouts: a stalled Redis must degrade a feature, not hang a checkout.
-    return Redis.from_url(
-        settings.redis.url, socket_connect_timeout=1.0, socket_timeout=1.0, health_check_interval=10
-    )
+    return Redis.from_url(settings.redis.url, socket_connect_timeout=1.0, socket_timeout=1.0, health_check_interval=10)
 
 
 def build_stores(settings: Settings, redis: Redis | None) -> StoreRegistry:
@@ -35,10 +33,7 @@ def build_stores(settings: Settings, redis: Redis | None) -> StoreRegistry:
 
 def build_channels(settings: Settings, redis: Redis | None, channels: list[str] | None = None) -> ChannelsPlugin:
     backend: Any
-    if redis is None:
-        backend = MemoryChannelsBackend(history=50)
-    else:
-        backend = RedisChannelsPubSubBackend(redis=redis)
+    backend = MemoryChannelsBackend(history=50) if redis is None else RedisChannelsPubSubBackend(redis=redis)
     return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True, create_ws_route_handlers=False)
 
 
@@ -47,7 +42,7 @@ async def ping_redis(redis: Redis | None) -> str:
         return "memory"
     try:
         await redis.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means degraded, reported by /health
+    except Exception as exc:
         log.warning("redis_unavailable", error=str(exc)[:200])
         return "unavailable"
     return "ok"

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import BigInteger, Integer, MetaData, event
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import JSON, BigInteger, Integer, MetaData, event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
@@ -28,7 +29,7 @@ NAMING_CONVENTION = {
 
 # One id type for every table: BIGINT where it matters, the rowid alias on SQLite so autoincrement works.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
-JSONType = JsonB
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def utcnow() -> dt.datetime:
@@ -37,7 +38,7 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: DateTimeUTC(timezone=True), dict[str, Any]: JsonB, list[Any]: JsonB}
+    type_annotation_map = {dt.datetime: DateTimeUTC(timezone=True), dict[str, Any]: JSONType, list[Any]: JSONType}
 
 
 class IdMixin:
@@ -51,23 +52,23 @@ class TimestampMixin:
     )
 
 
-def create_engine(settings: DatabaseSettings, *, null_pool: bool = False) -> AsyncEngine:
+def create_engine(settings: DatabaseSettings, *, null_pool: bool = False, sqlite_immediate: bool = True) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": settings.echo}
     if settings.is_sqlite:
         # SQLite serialises writers; a generous busy timeout turns contention into waiting, not errors.
         kwargs["connect_args"] = {"timeout": 30}
         kwargs["poolclass"] = NullPool
-    elif null_pool:
+    elif null_pool or settings.pool == "null":
         kwargs["poolclass"] = NullPool
     else:
         kwargs.update(pool_size=settings.pool_size, max_overflow=settings.max_overflow, pool_pre_ping=True)
     engine = create_async_engine(settings.url, **kwargs)
     if settings.is_sqlite:
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, immediate=sqlite_immediate)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy own transactions so BEGIN IMMEDIATE can take the write lock up front.
@@ -82,7 +83,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Every transaction that may write takes the lock at BEGIN: no read-then-upgrade deadlocks, no oversell.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

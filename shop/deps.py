@@ -60,5 +60,5 @@ dependencies = {
     "settings": Provide(provide_settings, sync_to_thread=False),
     "caller": Provide(provide_caller, sync_to_thread=False),
     "optional_caller": Provide(provide_optional_caller, sync_to_thread=False),
-    "page": Provide(provide_page, sync_to_thread=False),
+    "paging": Provide(provide_page, sync_to_thread=False),
 }

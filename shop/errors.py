@@ -53,7 +53,9 @@ class ServiceUnavailable(DomainError):
     status_code = 503
 
 
-def error_body(status_code: int, detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+def error_body(
+    status_code: int, detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {"status_code": status_code, "detail": detail, "errors": errors or []}
     body.update(extra)
     return body
@@ -99,8 +101,9 @@ def database_unavailable_handler(_: Request[Any, Any, Any], exc: DBAPIError) -> 
 
 def connection_error_handler(_: Request[Any, Any, Any], exc: OSError) -> Response[dict[str, Any]]:
     log.warning("dependency_unavailable", error=str(exc)[:200])
-    return _json(503, error_body(503, "A service the hub depends on is unavailable; please retry shortly."),
-                 {"Retry-After": "2"})
+    return _json(
+        503, error_body(503, "A service the hub depends on is unavailable; please retry shortly."), {"Retry-After": "2"}
+    )
 
 
 def internal_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -118,4 +121,5 @@ exception_handlers: dict[Any, Any] = {
     DBAPIError: database_unavailable_handler,
     ConnectionError: connection_error_handler,
     TimeoutError: connection_error_handler,
+    Exception: internal_error_handler,
 }

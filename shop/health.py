@@ -16,7 +16,7 @@ async def database_status(state: State) -> str:
     try:
         async with state.session_factory() as session:
             await session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - reported, not raised
+    except Exception:
         return "unavailable"
     return "ok"
 
@@ -40,10 +40,15 @@ class HealthController(Controller):
         search = await search_status(state)
         checks = {
             "database": {"status": db, "backend": "sqlite" if state.settings.db.is_sqlite else "postgresql"},
-            "cache": {"status": "ok" if cache in ("ok", "memory") else "degraded",
-                      "backend": "memory" if cache == "memory" else "redis"},
-            "search": {"status": "ok" if search == "ok" else "degraded",
-                       "backend": state.settings.search.backend, "detail": search},
+            "cache": {
+                "status": "ok" if cache in ("ok", "memory") else "degraded",
+                "backend": "memory" if cache == "memory" else "redis",
+            },
+            "search": {
+                "status": "ok" if search == "ok" else "degraded",
+                "backend": state.settings.search.backend,
+                "detail": search,
+            },
         }
         if db != "ok":
             overall = "unavailable"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-
 import structlog
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,5 +44,3 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_wrapper)
 
     return middleware
-
-

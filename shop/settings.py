@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-DEFAULT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the value a production setting must refuse
+DEFAULT_SECRET = "dev-insecure-secret-change-me-not-for-production"
 
 
 class _Env(BaseSettings):
@@ -36,7 +36,9 @@ class AppSettings(_Env):
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> AppSettings:
         if self.environment == "production" and (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32):
-            raise ValueError("SECRET_KEY must be set to a random value of at least 32 characters when APP_ENV=production")
+            raise ValueError(
+                "SECRET_KEY must be set to a random value of at least 32 characters when APP_ENV=production"
+            )
         return self
 
     @property
@@ -51,6 +53,8 @@ class DatabaseSettings(_Env):
     echo: bool = Field(False, alias="DATABASE_ECHO")
     pool_size: int = Field(10, alias="DATABASE_POOL_SIZE")
     max_overflow: int = Field(20, alias="DATABASE_MAX_OVERFLOW")
+    # "null" opens a connection per session (tests, which run the app and the test on different event loops).
+    pool: Literal["queue", "null"] = Field("queue", alias="DATABASE_POOL")
 
     @model_validator(mode="after")
     def _normalise_driver(self) -> DatabaseSettings:

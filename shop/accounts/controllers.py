@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Parameter
@@ -17,7 +17,6 @@ from shop.accounts.schemas import CreateUserRequest, LoginRequest, RegisterReque
 from shop.accounts.services import AccountService, user_out
 from shop.auth import PUBLIC, SESSION_COOKIE, Caller, requires_admin, requires_login
 from shop.deps import Page
-from shop.errors import NotFound
 from shop.settings import Settings
 
 ERRORS_401 = {401: "Not logged in"}
@@ -42,21 +41,29 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ["accounts"]
 
-    @post("/register", opt=PUBLIC, summary="Sign up as a buyer", status_code=201,
-          raises=[], responses=None)
+    @post("/register", opt=PUBLIC, summary="Sign up as a buyer", status_code=201, raises=[], responses=None)
     async def register(self, db_session: AsyncSession, data: RegisterRequest) -> UserOut:
         """Creates a buyer account. 409 when the username is taken; 400 when a field is invalid."""
         return await AccountService(db_session).register(data)
 
-    @post("/login", opt=PUBLIC, summary="Log in (returns a bearer token and sets the page session cookie)",
-          status_code=200)
+    @post(
+        "/login",
+        opt=PUBLIC,
+        summary="Log in (returns a bearer token and sets the page session cookie)",
+        status_code=200,
+    )
     async def login(self, db_session: AsyncSession, settings: Settings, data: LoginRequest) -> Response[TokenOut]:
         """401 on a wrong username or password; 429 after too many attempts from one address."""
         ttl = dt.timedelta(minutes=settings.app.jwt_ttl_minutes)
         token = await AccountService(db_session).login(data.username, data.password, settings.app.secret_key, ttl)
         cookie = Cookie(
-            key=SESSION_COOKIE, value=token.access_token, httponly=True, samesite="lax",
-            secure=settings.app.secure_cookies, max_age=int(ttl.total_seconds()), path="/",
+            key=SESSION_COOKIE,
+            value=token.access_token,
+            httponly=True,
+            samesite="lax",
+            secure=settings.app.secure_cookies,
+            max_age=int(ttl.total_seconds()),
+            path="/",
         )
         return Response(token, cookies=[cookie])
 
@@ -76,11 +83,13 @@ class UserAdminController(Controller):
 
     @get("/", summary="List accounts (centre admin)")
     async def list_users(
-        self, db_session: AsyncSession, page: Page,
+        self,
+        db_session: AsyncSession,
+        paging: Page,
         role: Role | None = Parameter(query="role", default=None, description="Only this role"),
     ) -> UserPage:
-        items, total = await AccountService(db_session).list_users(role, page.per_page, page.offset)
-        return UserPage(items, total, page.page, page.per_page)
+        items, total = await AccountService(db_session).list_users(role, paging.per_page, paging.offset)
+        return UserPage(items, total, paging.page, paging.per_page)
 
     @post("/", summary="Create an account (centre admin)", status_code=201)
     async def create_user(self, db_session: AsyncSession, caller: Caller, data: CreateUserRequest) -> UserOut:

@@ -70,7 +70,11 @@ class AccountService:
         self.session.add(user)
         await self.session.flush()
         audit.record(
-            self.session, actor_id=actor.id, action="create", entity="user", entity_id=user.id,
+            self.session,
+            actor_id=actor.id,
+            action="create",
+            entity="user",
+            entity_id=user.id,
             changes={"role": data.role.value, "workshop_ids": sorted(set(data.workshop_ids))},
         )
         await self.session.commit()
@@ -103,8 +107,9 @@ class AccountService:
             await self._ensure_workshops_exist(data.workshop_ids)
             changes["workshop_ids"] = [sorted(user.workshop_ids), sorted(set(data.workshop_ids))]
             user.managed_workshops = [WorkshopManagerScope(workshop_id=w) for w in sorted(set(data.workshop_ids))]
-        audit.record(self.session, actor_id=actor.id, action="update", entity="user", entity_id=user.id,
-                     changes=changes)
+        audit.record(
+            self.session, actor_id=actor.id, action="update", entity="user", entity_id=user.id, changes=changes
+        )
         await self.session.commit()
         await self.session.refresh(user, ["managed_workshops"])
         return user_out(user)
@@ -135,5 +140,6 @@ class AccountService:
             raise InvalidInput("Device tokens are only issued to kiosk accounts.", field="user_id")
         audit.record(self.session, actor_id=actor.id, action="issue_token", entity="user", entity_id=user.id)
         await self.session.commit()
-        return TokenOut(issue_token(user.id, user.role, secret, ttl), "Bearer", int(ttl.total_seconds()),
-                        user_out(user))
+        return TokenOut(
+            issue_token(user.id, user.role, secret, ttl), "Bearer", int(ttl.total_seconds()), user_out(user)
+        )

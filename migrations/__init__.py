@@ -1,0 +1,1 @@
+"""Alembic migrations for every bounded context (one linear history)."""
