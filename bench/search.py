@@ -354,9 +354,7 @@ async def build_engine(docs: list[dict[str, Any]]) -> tuple[EmbeddedEngine, floa
     return engine, time.perf_counter() - started
 
 
-def run_inprocess(
-    engine: EmbeddedEngine, queries: list[dict[str, Any]]
-) -> tuple[list[float], list[float], list[int]]:
+def run_inprocess(engine: EmbeddedEngine, queries: list[dict[str, Any]]) -> tuple[list[float], list[float], list[int]]:
     """Wall-clock and CPU (this thread) milliseconds per query: CPU time is what an idle machine would show when
     other processes compete for the cores."""
     timings, cpu_timings, totals = [], [], []

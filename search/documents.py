@@ -176,9 +176,20 @@ async def build_product_documents(
     live = set(live_product_ids)
     product_stmt = (
         select(
-            Product.id, Product.title, Product.subtitle, Product.description, Product.tags, Product.brand_id,
-            Product.workshop_id, Product.sales_count, Product.min_price_fen, Product.created_at,
-            Workshop.name.label("workshop_name"), Workshop.workshop_type, Workshop.county_id, Workshop.village_id,
+            Product.id,
+            Product.title,
+            Product.subtitle,
+            Product.description,
+            Product.tags,
+            Product.brand_id,
+            Product.workshop_id,
+            Product.sales_count,
+            Product.min_price_fen,
+            Product.created_at,
+            Workshop.name.label("workshop_name"),
+            Workshop.workshop_type,
+            Workshop.county_id,
+            Workshop.village_id,
             Workshop.latest_stars,
         )
         .join(Workshop, Workshop.id == Product.workshop_id)
@@ -257,8 +268,15 @@ async def build_workshop_documents(
         return []
     stmt = (
         select(
-            Workshop.id, Workshop.name, Workshop.story, Workshop.operator_name, Workshop.workshop_type,
-            Workshop.county_id, Workshop.village_id, Workshop.latest_stars, Workshop.created_at,
+            Workshop.id,
+            Workshop.name,
+            Workshop.story,
+            Workshop.operator_name,
+            Workshop.workshop_type,
+            Workshop.county_id,
+            Workshop.village_id,
+            Workshop.latest_stars,
+            Workshop.created_at,
         )
         .where(Workshop.is_active.is_(True))
         .order_by(Workshop.id)

@@ -189,8 +189,13 @@ class SearchService:
         if params.county:
             filters["county_id"] = list(params.county)
         query = SearchQuery(
-            q=self._query_text(params.q), filters=filters, minimums=self._check_stars(params.stars_min),
-            facets=list(WORKSHOP_FACETS.values()), sort=params.sort, offset=offset, limit=limit,
+            q=self._query_text(params.q),
+            filters=filters,
+            minimums=self._check_stars(params.stars_min),
+            facets=list(WORKSHOP_FACETS.values()),
+            sort=params.sort,
+            offset=offset,
+            limit=limit,
         )
         result = await self.workshops.search(query)
         facets = self._rename_facets(result, WORKSHOP_FACETS)
@@ -267,8 +272,9 @@ class SearchService:
         for b in brands:
             if b.parent_id is not None:
                 children.setdefault(b.parent_id, []).append(b.id)
-        self._labels = _Labels({b.id: b.name for b in brands}, children, {c.id: c.name for c in counties},
-                               time.monotonic())
+        self._labels = _Labels(
+            {b.id: b.name for b in brands}, children, {c.id: c.name for c in counties}, time.monotonic()
+        )
         return self._labels
 
     # ----------------------------------------------------------------- keeping the index in step
@@ -330,8 +336,7 @@ class SearchService:
     async def check(self, session: AsyncSession) -> list[DriftReport]:
         """Compare the index with the catalogue (``hub search check``): missing, stale and extra documents."""
         expected_products = {
-            d.id: d.version
-            for d in await build_product_documents(session, live_product_ids=await self._live(session))
+            d.id: d.version for d in await build_product_documents(session, live_product_ids=await self._live(session))
         }
         expected_workshops = {d.id: d.version for d in await build_workshop_documents(session)}
         reports = []
@@ -375,8 +380,9 @@ class SearchService:
             if len(words) < 2:
                 raise InvalidInput("a synonym group needs at least two different words", field=f"groups[{i}]")
             if len(words) > MAX_GROUP_WORDS or any(len(w) > 20 for w in words):
-                raise InvalidInput(f"a group has at most {MAX_GROUP_WORDS} words of at most 20 characters",
-                                   field=f"groups[{i}]")
+                raise InvalidInput(
+                    f"a group has at most {MAX_GROUP_WORDS} words of at most 20 characters", field=f"groups[{i}]"
+                )
             clean.append(words)
         await session.execute(delete(SearchSynonym))
         session.add_all(SearchSynonym(terms=words) for words in clean)

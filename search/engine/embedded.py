@@ -173,9 +173,7 @@ def _token_scores(seg: Segment, tok: _Token, matched: _Matched) -> np.ndarray:
         candidates: list[str] = []
         for length in range(len(text) - budget, len(text) + budget + 1):
             candidates.extend(seg.latin_by_len.get(length, ()))
-        found = process.extract(
-            text, candidates, scorer=OSA.distance, score_cutoff=budget, limit=MAX_TYPO_TERMS
-        )
+        found = process.extract(text, candidates, scorer=OSA.distance, score_cutoff=budget, limit=MAX_TYPO_TERMS)
         for term, distance, _ in found:
             if term != text:
                 _score_term(seg, scores, term, Q_TYPO1 if distance <= 1 else Q_TYPO2, matched)
@@ -222,8 +220,13 @@ class EmbeddedEngine:
                 if ev is not None and seg.n:
                     best_coverage = max(best_coverage, int(np.max(ev[0], where=seg.alive, initial=0)))
             if best_coverage == 0:
-                return SearchResult(hits=[], total=0, facets={f: {} for f in query.facets}, backend=self.name,
-                                    took_ms=round((time.perf_counter() - started) * 1000, 3))
+                return SearchResult(
+                    hits=[],
+                    total=0,
+                    facets={f: {} for f in query.facets},
+                    backend=self.name,
+                    took_ms=round((time.perf_counter() - started) * 1000, 3),
+                )
         facet_counts: dict[str, np.ndarray] = {}
         candidates: list[tuple[float, int, int, int]] = []  # (key, id, segment no, index)
         total = 0
@@ -263,18 +266,25 @@ class EmbeddedEngine:
             if len(final) > want:
                 part = np.argpartition(key, want - 1)[:want]
                 chosen, key = final[part], key[part]
-            candidates.extend(zip(key.tolist(), seg.ids[chosen].tolist(), [seg_no] * len(chosen), chosen.tolist(),
-                                  strict=True))
+            candidates.extend(
+                zip(key.tolist(), seg.ids[chosen].tolist(), [seg_no] * len(chosen), chosen.tolist(), strict=True)
+            )
         page = heapq.nsmallest(want, candidates)[query.offset :] if candidates else []
         hits = []
         for _key, _doc_id, seg_no, index in page:
             payload = state.segments[seg_no].payload(index)
-            payload["highlight"] = highlight(str(payload.get(self.spec.highlight_field) or ""), matched.terms,
-                                             self.analyzer)
+            payload["highlight"] = highlight(
+                str(payload.get(self.spec.highlight_field) or ""), matched.terms, self.analyzer
+            )
             hits.append(payload)
         facets = {f: self._facet_dict(state.codes, f, facet_counts.get(f)) for f in query.facets}
-        return SearchResult(hits=hits, total=total, facets=facets, backend=self.name,
-                            took_ms=round((time.perf_counter() - started) * 1000, 3))
+        return SearchResult(
+            hits=hits,
+            total=total,
+            facets=facets,
+            backend=self.name,
+            took_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
 
     def _plan(self, q: str) -> list[_Token]:
         words = list(dict.fromkeys(self.analyzer.query_tokens(q)))[:MAX_TOKENS]

@@ -38,8 +38,13 @@ class FallbackEngine:
     def _failed(self, operation: str, exc: BaseException) -> None:
         reason = str(exc) or type(exc).__name__
         if self.degraded_reason is None:
-            log.warning("search.backend_degraded", backend=self.primary.name, operation=operation, reason=reason,
-                        index=self.spec.uid)
+            log.warning(
+                "search.backend_degraded",
+                backend=self.primary.name,
+                operation=operation,
+                reason=reason,
+                index=self.spec.uid,
+            )
         self.degraded_reason = reason
         self._skip_until = time.monotonic() + self.cooldown
 
@@ -49,8 +54,9 @@ class FallbackEngine:
         self.degraded_reason = None
         self._skip_until = 0.0
 
-    async def _read(self, operation: str, primary: Callable[[], Awaitable[T]], fallback: Callable[[], Awaitable[T]]
-                    ) -> tuple[T, bool]:
+    async def _read(
+        self, operation: str, primary: Callable[[], Awaitable[T]], fallback: Callable[[], Awaitable[T]]
+    ) -> tuple[T, bool]:
         if time.monotonic() >= self._skip_until:
             try:
                 result = await primary()
@@ -59,20 +65,27 @@ class FallbackEngine:
             else:
                 self._recovered()
                 return result, False
-        log.warning("search.answered_by_fallback", backend=self.primary.name, operation=operation,
-                    reason=self.degraded_reason, index=self.spec.uid)
+        log.warning(
+            "search.answered_by_fallback",
+            backend=self.primary.name,
+            operation=operation,
+            reason=self.degraded_reason,
+            index=self.spec.uid,
+        )
         return await fallback(), True
 
     async def search(self, query: SearchQuery) -> SearchResult:
-        result, fell_back = await self._read("search", lambda: self.primary.search(query),
-                                             lambda: self.embedded.search(query))
+        result, fell_back = await self._read(
+            "search", lambda: self.primary.search(query), lambda: self.embedded.search(query)
+        )
         if fell_back:
             result.degraded = True
         return result
 
     async def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
-        result, _ = await self._read("suggest", lambda: self.primary.suggest(prefix, limit),
-                                     lambda: self.embedded.suggest(prefix, limit))
+        result, _ = await self._read(
+            "suggest", lambda: self.primary.suggest(prefix, limit), lambda: self.embedded.suggest(prefix, limit)
+        )
         return result
 
     async def _write(self, operation: str, primary: Callable[[], Awaitable[None]]) -> None:

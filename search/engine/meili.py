@@ -96,7 +96,12 @@ class MeiliEngine:
             "sortableAttributes": list(self.spec.numeric_fields),
             "displayedAttributes": ["*"],
             "rankingRules": [
-                "words", "typo", "proximity", "attribute", "sort", "exactness",
+                "words",
+                "typo",
+                "proximity",
+                "attribute",
+                "sort",
+                "exactness",
                 *(f"{f}:desc" for f in (self.spec.boost_stars_field, self.spec.boost_sales_field) if f),
             ],
             "synonyms": self.analyzer.synonyms.mapping(),
@@ -236,8 +241,14 @@ class MeiliEngine:
         for facet in query.facets:
             if facet in filtered:
                 requests_.append(
-                    {"indexUid": self.uid, "q": q, "filter": self._filter(query, skip=facet), "facets": [facet],
-                     "hitsPerPage": 0, "page": 1}
+                    {
+                        "indexUid": self.uid,
+                        "q": q,
+                        "filter": self._filter(query, skip=facet),
+                        "facets": [facet],
+                        "hitsPerPage": 0,
+                        "page": 1,
+                    }
                 )
         return requests_
 
@@ -252,8 +263,9 @@ class MeiliEngine:
         for result in results:
             for name, counts in (result.get("facetDistribution") or {}).items():
                 if name in query.facets:
-                    facets[name] = dict(sorted(((str(k), int(v)) for k, v in counts.items() if v),
-                                               key=lambda p: (-p[1], p[0])))
+                    facets[name] = dict(
+                        sorted(((str(k), int(v)) for k, v in counts.items() if v), key=lambda p: (-p[1], p[0]))
+                    )
         hits = []
         for raw in main.get("hits", []):
             hit = {k: raw.get(k) for k in self.spec.hit_fields}
@@ -263,7 +275,10 @@ class MeiliEngine:
             hits.append(hit)
         total = int(main.get("totalHits", main.get("estimatedTotalHits", len(hits))))
         return SearchResult(
-            hits=hits, total=total, facets={f: facets.get(f, {}) for f in query.facets}, backend=self.name,
+            hits=hits,
+            total=total,
+            facets={f: facets.get(f, {}) for f in query.facets},
+            backend=self.name,
             took_ms=round((time.perf_counter() - started) * 1000, 3),
         )
 
@@ -272,8 +287,9 @@ class MeiliEngine:
             return []
         result = await self.search(SearchQuery(q=prefix, limit=limit))
         field_name = self.spec.highlight_field
-        return [Suggestion(text=str(h.get(field_name) or ""), kind="product", count=1, id=int(h["id"]))
-                for h in result.hits]
+        return [
+            Suggestion(text=str(h.get(field_name) or ""), kind="product", count=1, id=int(h["id"])) for h in result.hits
+        ]
 
     async def health(self) -> str:
         status = await self._call(self.client.health)
@@ -298,4 +314,3 @@ class MeiliEngine:
                     return out
 
         return await self._call(run, deadline=60.0)
-

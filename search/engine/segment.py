@@ -121,9 +121,7 @@ def _boost(stars: np.ndarray, sales: np.ndarray) -> np.ndarray:
     return (stars.astype(np.float32) * 0.15 + np.log1p(sales.astype(np.float32)) * 0.08).astype(np.float32)
 
 
-def build_segment(
-    docs: Sequence[Mapping[str, Any]], spec: IndexSpec, analyzer: Analyzer, codes: FacetCodes
-) -> Segment:
+def build_segment(docs: Sequence[Mapping[str, Any]], spec: IndexSpec, analyzer: Analyzer, codes: FacetCodes) -> Segment:
     """Analyse documents into a segment. Cost is dominated by segmentation and pinyin (cached per word)."""
     term_ids: dict[str, int] = {}
     kinds: list[int] = []
@@ -153,7 +151,9 @@ def build_segment(
         terms = analyzer.field_terms(text, ngrams=tf.ngrams, pinyin=tf.pinyin)
         tids: dict[int, None] = {}
         for group, kind in (
-            (terms.words, KIND_WORD), (terms.ngrams, KIND_GRAM), (terms.pinyin, KIND_PINYIN),
+            (terms.words, KIND_WORD),
+            (terms.ngrams, KIND_GRAM),
+            (terms.pinyin, KIND_PINYIN),
             (terms.syllables, KIND_SYLLABLE),
         ):
             for term in group:
@@ -217,16 +217,39 @@ def build_segment(
         if count > display.get(py, ("", 0))[1]:
             display[py] = (word, count)
     return _assemble(
-        n=n, ids=ids, alive=np.ones(n, dtype=bool), vocab=vocab, term_kind=term_kind, t_arr=t_arr, d_arr=d_arr,
-        w_arr=w_arr, display=display, facet_cols=facet_cols, numeric_cols=numeric_cols, payloads=payloads,
-        versions=versions, spec=spec,
+        n=n,
+        ids=ids,
+        alive=np.ones(n, dtype=bool),
+        vocab=vocab,
+        term_kind=term_kind,
+        t_arr=t_arr,
+        d_arr=d_arr,
+        w_arr=w_arr,
+        display=display,
+        facet_cols=facet_cols,
+        numeric_cols=numeric_cols,
+        payloads=payloads,
+        versions=versions,
+        spec=spec,
     )
 
 
 def _assemble(
-    *, n: int, ids: np.ndarray, alive: np.ndarray, vocab: list[str], term_kind: np.ndarray, t_arr: np.ndarray,
-    d_arr: np.ndarray, w_arr: np.ndarray, display: dict[str, tuple[str, int]], facet_cols: dict[str, np.ndarray],
-    numeric_cols: dict[str, np.ndarray], payloads: list[bytes], versions: list[str], spec: IndexSpec,
+    *,
+    n: int,
+    ids: np.ndarray,
+    alive: np.ndarray,
+    vocab: list[str],
+    term_kind: np.ndarray,
+    t_arr: np.ndarray,
+    d_arr: np.ndarray,
+    w_arr: np.ndarray,
+    display: dict[str, tuple[str, int]],
+    facet_cols: dict[str, np.ndarray],
+    numeric_cols: dict[str, np.ndarray],
+    payloads: list[bytes],
+    versions: list[str],
+    spec: IndexSpec,
 ) -> Segment:
     # Stable sort by term keeps each term's documents in ascending order (they were appended in doc order).
     order = np.argsort(t_arr, kind="stable")
@@ -243,9 +266,21 @@ def _assemble(
     stars = numeric_cols.get(spec.boost_stars_field or "", np.zeros(n, dtype=np.int64))
     sales = numeric_cols.get(spec.boost_sales_field or "", np.zeros(n, dtype=np.int64))
     return Segment(
-        n=n, ids=ids, alive=alive, vocab=vocab, term_index={t: i for i, t in enumerate(vocab)}, offsets=offsets,
-        postings=postings, weights=weights, term_kind=term_kind, latin_by_len=latin_by_len, pinyin_display=display,
-        facet_cols=facet_cols, numeric_cols=numeric_cols, boost=_boost(stars, sales), payloads=payloads,
+        n=n,
+        ids=ids,
+        alive=alive,
+        vocab=vocab,
+        term_index={t: i for i, t in enumerate(vocab)},
+        offsets=offsets,
+        postings=postings,
+        weights=weights,
+        term_kind=term_kind,
+        latin_by_len=latin_by_len,
+        pinyin_display=display,
+        facet_cols=facet_cols,
+        numeric_cols=numeric_cols,
+        boost=_boost(stars, sales),
+        payloads=payloads,
         versions=versions,
     )
 

@@ -57,28 +57,113 @@ def product_doc(doc_id: int, title: str, **overrides: Any) -> dict[str, Any]:
 def catalogue_docs() -> list[dict[str, Any]]:
     """Eight products chosen so that every feature has an exact, unambiguous expected answer."""
     return [
-        product_doc(1, "丽水山耕古法红糖", tags=["红糖"], price_fen=3800, in_stock=True, stars=5, sales_count=120,
-                    created_at=1_000, description="甘蔗手工熬制"),
-        product_doc(2, "农家番薯干 500g", brand_id=2, county_id=11, price_fen=1500, in_stock=True, stars=4,
-                    sales_count=300, live_now=True, created_at=2_000, workshop_type="material_processing",
-                    workshop_name="遂昌番薯工坊", workshop_id=101),
-        product_doc(3, "紅薯粉絲", brand_id=5, county_id=12, price_fen=2500, in_stock=False, stars=3, sales_count=5,
-                    created_at=3_000, workshop_type="overseas_chinese_aided", workshop_name="青田侨乡工坊",
-                    workshop_id=102),
-        product_doc(4, "高山红茶礼盒", county_id=13, price_fen=12_800, in_stock=True, stars=5, sales_count=50,
-                    created_at=4_000, tags=["茶"], workshop_name="松阳茶香工坊", workshop_id=103),
-        product_doc(5, "山居民宿两晚 <豪华间>", brand_id=3, county_id=13, price_fen=68_000, in_stock=True, stars=4,
-                    sales_count=8, created_at=5_000, workshop_type="agri_tourism", workshop_name="松阳民宿工坊",
-                    workshop_id=104),
-        product_doc(6, "缙云烧饼 冷冻装", county_id=10, price_fen=4_900, in_stock=True, stars=0, sales_count=900,
-                    created_at=6_000, workshop_type="ecommerce_livestream", workshop_name="缙云烧饼工坊",
-                    workshop_id=105),
-        product_doc(7, "青田杨梅 鲜果2斤", brand_id=5, county_id=12, price_fen=9_900, in_stock=True, stars=4,
-                    sales_count=70, created_at=7_000, workshop_type="overseas_chinese_aided",
-                    workshop_name="青田侨乡工坊", workshop_id=102),
-        product_doc(8, "香菇干货 花菇", county_id=11, price_fen=19_900, in_stock=False, stars=2, sales_count=12,
-                    created_at=8_000, workshop_name="遂昌番薯工坊", workshop_id=101,
-                    workshop_type="material_processing"),
+        product_doc(
+            1,
+            "丽水山耕古法红糖",
+            tags=["红糖"],
+            price_fen=3800,
+            in_stock=True,
+            stars=5,
+            sales_count=120,
+            created_at=1_000,
+            description="甘蔗手工熬制",
+        ),
+        product_doc(
+            2,
+            "农家番薯干 500g",
+            brand_id=2,
+            county_id=11,
+            price_fen=1500,
+            in_stock=True,
+            stars=4,
+            sales_count=300,
+            live_now=True,
+            created_at=2_000,
+            workshop_type="material_processing",
+            workshop_name="遂昌番薯工坊",
+            workshop_id=101,
+        ),
+        product_doc(
+            3,
+            "紅薯粉絲",
+            brand_id=5,
+            county_id=12,
+            price_fen=2500,
+            in_stock=False,
+            stars=3,
+            sales_count=5,
+            created_at=3_000,
+            workshop_type="overseas_chinese_aided",
+            workshop_name="青田侨乡工坊",
+            workshop_id=102,
+        ),
+        product_doc(
+            4,
+            "高山红茶礼盒",
+            county_id=13,
+            price_fen=12_800,
+            in_stock=True,
+            stars=5,
+            sales_count=50,
+            created_at=4_000,
+            tags=["茶"],
+            workshop_name="松阳茶香工坊",
+            workshop_id=103,
+        ),
+        product_doc(
+            5,
+            "山居民宿两晚 <豪华间>",
+            brand_id=3,
+            county_id=13,
+            price_fen=68_000,
+            in_stock=True,
+            stars=4,
+            sales_count=8,
+            created_at=5_000,
+            workshop_type="agri_tourism",
+            workshop_name="松阳民宿工坊",
+            workshop_id=104,
+        ),
+        product_doc(
+            6,
+            "缙云烧饼 冷冻装",
+            county_id=10,
+            price_fen=4_900,
+            in_stock=True,
+            stars=0,
+            sales_count=900,
+            created_at=6_000,
+            workshop_type="ecommerce_livestream",
+            workshop_name="缙云烧饼工坊",
+            workshop_id=105,
+        ),
+        product_doc(
+            7,
+            "青田杨梅 鲜果2斤",
+            brand_id=5,
+            county_id=12,
+            price_fen=9_900,
+            in_stock=True,
+            stars=4,
+            sales_count=70,
+            created_at=7_000,
+            workshop_type="overseas_chinese_aided",
+            workshop_name="青田侨乡工坊",
+            workshop_id=102,
+        ),
+        product_doc(
+            8,
+            "香菇干货 花菇",
+            county_id=11,
+            price_fen=19_900,
+            in_stock=False,
+            stars=2,
+            sales_count=12,
+            created_at=8_000,
+            workshop_name="遂昌番薯工坊",
+            workshop_id=101,
+            workshop_type="material_processing",
+        ),
     ]
 
 
@@ -90,8 +175,9 @@ async def seed_catalogue(session: AsyncSession, *, products: int = 3) -> dict[st
     town = Region(level=RegionLevel.TOWNSHIP, name="壶镇镇", parent_id=county.id, county_id=county.id)
     session.add(town)
     await session.flush()
-    village = Region(level=RegionLevel.VILLAGE, name="岩下村", parent_id=town.id, county_id=county.id,
-                     township_id=town.id)
+    village = Region(
+        level=RegionLevel.VILLAGE, name="岩下村", parent_id=town.id, county_id=county.id, township_id=town.id
+    )
     session.add(village)
     family = Brand(name="丽水山坊", slug="lishui-shanfang")
     session.add(family)
@@ -100,12 +186,24 @@ async def seed_catalogue(session: AsyncSession, *, products: int = 3) -> dict[st
     sub = Brand(name="山耕", slug="shangeng", parent_id=family.id, family_id=family.id)
     session.add(sub)
     await session.flush()
-    workshop = Workshop(name="壶镇红糖工坊", village_id=village.id, county_id=county.id,
-                        workshop_type=WorkshopType.BRAND_LED, operator_kind=OperatorKind.VILLAGE_COMPANY,
-                        operator_name="壶镇强村公司", latest_stars=4)
-    closed = Workshop(name="已关停工坊", village_id=village.id, county_id=county.id,
-                      workshop_type=WorkshopType.MOBILE_SUPPLY, operator_kind=OperatorKind.OTHER,
-                      operator_name="无", is_active=False)
+    workshop = Workshop(
+        name="壶镇红糖工坊",
+        village_id=village.id,
+        county_id=county.id,
+        workshop_type=WorkshopType.BRAND_LED,
+        operator_kind=OperatorKind.VILLAGE_COMPANY,
+        operator_name="壶镇强村公司",
+        latest_stars=4,
+    )
+    closed = Workshop(
+        name="已关停工坊",
+        village_id=village.id,
+        county_id=county.id,
+        workshop_type=WorkshopType.MOBILE_SUPPLY,
+        operator_kind=OperatorKind.OTHER,
+        operator_name="无",
+        is_active=False,
+    )
     session.add_all([workshop, closed])
     await session.flush()
     location = StockLocation(name="壶镇仓", kind=LocationKind.WORKSHOP_STORE, workshop_id=workshop.id)
@@ -113,8 +211,14 @@ async def seed_catalogue(session: AsyncSession, *, products: int = 3) -> dict[st
     await session.flush()
     ids = []
     for n in range(products):
-        product = Product(workshop_id=workshop.id, brand_id=sub.id, title=f"古法红糖 {n + 1}号", tags=["红糖"],
-                          sales_count=10 * n, created_at=dt.datetime(2025, 1, 1 + n, tzinfo=dt.UTC))
+        product = Product(
+            workshop_id=workshop.id,
+            brand_id=sub.id,
+            title=f"古法红糖 {n + 1}号",
+            tags=["红糖"],
+            sales_count=10 * n,
+            created_at=dt.datetime(2025, 1, 1 + n, tzinfo=dt.UTC),
+        )
         session.add(product)
         await session.flush()
         cheap = ProductVariant(product_id=product.id, sku=f"RT-{n}-S", name="250g", price_fen=1800 + n)
@@ -129,6 +233,15 @@ async def seed_catalogue(session: AsyncSession, *, products: int = 3) -> dict[st
     hidden = Product(workshop_id=closed.id, brand_id=sub.id, title="关停工坊红糖")
     session.add_all([archived, hidden])
     await session.commit()
-    return {"county": county, "town": town, "village": village, "family": family, "sub": sub,
-            "workshop": workshop, "closed": closed, "product_ids": ids, "archived_id": archived.id,
-            "hidden_id": hidden.id}
+    return {
+        "county": county,
+        "town": town,
+        "village": village,
+        "family": family,
+        "sub": sub,
+        "workshop": workshop,
+        "closed": closed,
+        "product_ids": ids,
+        "archived_id": archived.id,
+        "hidden_id": hidden.id,
+    }

@@ -58,8 +58,15 @@ class MeiliStandIn:
     def _task(self, index_uid: str | None, kind: str, error: dict[str, Any] | None = None) -> dict[str, Any]:
         uid = len(self.tasks)
         task = {
-            "uid": uid, "taskUid": uid, "indexUid": index_uid, "status": "failed" if error else "succeeded",
-            "type": kind, "enqueuedAt": _now(), "startedAt": _now(), "finishedAt": _now(), "error": error,
+            "uid": uid,
+            "taskUid": uid,
+            "indexUid": index_uid,
+            "status": "failed" if error else "succeeded",
+            "type": kind,
+            "enqueuedAt": _now(),
+            "startedAt": _now(),
+            "finishedAt": _now(),
+            "error": error,
         }
         self.tasks[uid] = task
         return {k: task[k] for k in ("taskUid", "indexUid", "status", "type", "enqueuedAt")} | {"status": "enqueued"}
@@ -92,16 +99,26 @@ class MeiliStandIn:
             uid = body["uid"]
             if uid in self.indexes:
                 return 202, self._task(uid, "indexCreation", {"code": "index_already_exists"})
-            self.indexes[uid] = {"uid": uid, "primaryKey": body.get("primaryKey"), "settings": {}, "docs": {},
-                                 "createdAt": _now(), "updatedAt": _now()}
+            self.indexes[uid] = {
+                "uid": uid,
+                "primaryKey": body.get("primaryKey"),
+                "settings": {},
+                "docs": {},
+                "createdAt": _now(),
+                "updatedAt": _now(),
+            }
             return 202, self._task(uid, "indexCreation")
         if parts[:1] != ["indexes"] or len(parts) < 2:
             return 404, {"code": "not_found", "message": path}
         uid = parts[1]
         index = self._index(uid)
         if index is None:
-            return 404, {"message": f"Index `{uid}` not found.", "code": "index_not_found", "type": "invalid_request",
-                         "link": "https://docs.meilisearch.com/errors#index_not_found"}
+            return 404, {
+                "message": f"Index `{uid}` not found.",
+                "code": "index_not_found",
+                "type": "invalid_request",
+                "link": "https://docs.meilisearch.com/errors#index_not_found",
+            }
         rest = parts[2:]
         if not rest:
             if method == "DELETE":
@@ -181,8 +198,12 @@ class MeiliStandIn:
             hits.append(hit)
         result: dict[str, Any] = {"hits": hits, "query": body.get("q") or "", "processingTimeMs": 1}
         if "hitsPerPage" in body or "page" in body:
-            result |= {"page": page, "hitsPerPage": per_page, "totalHits": len(docs),
-                       "totalPages": -(-len(docs) // per_page) if per_page else 0}
+            result |= {
+                "page": page,
+                "hitsPerPage": per_page,
+                "totalHits": len(docs),
+                "totalPages": -(-len(docs) // per_page) if per_page else 0,
+            }
         else:
             result |= {"offset": offset, "limit": per_page, "estimatedTotalHits": len(docs)}
         if body.get("facets"):
@@ -204,8 +225,10 @@ class MeiliStandIn:
                 if standin.delay:
                     time.sleep(standin.delay)
                 if standin.down:
-                    status, payload = 503, {"message": "unavailable", "code": "unavailable", "type": "system",
-                                            "link": ""}
+                    status, payload = (
+                        503,
+                        {"message": "unavailable", "code": "unavailable", "type": "system", "link": ""},
+                    )
                 else:
                     with standin._lock:
                         status, payload = standin.handle(method, self.path, body)

@@ -76,9 +76,7 @@ async def test_highlight_wraps_matches_and_escapes_html(engine: EmbeddedEngine) 
 
 async def test_filters_and_disjunctive_facet_counts(engine: EmbeddedEngine) -> None:
     # Given the 丽水山坊 family (brands 山耕 and 山居) priced 20–50元
-    result = await engine.search(
-        SearchQuery(filters={"family_id": [1], "price_band": ["20_50"]}, facets=ALL_FACETS)
-    )
+    result = await engine.search(SearchQuery(filters={"family_id": [1], "price_band": ["20_50"]}, facets=ALL_FACETS))
     # Then the hits are 1 (38元) and 6 (49元), and each facet counts as if its own filter were off
     assert sorted(h["id"] for h in result.hits) == [1, 6]
     assert result.total == 2
@@ -146,21 +144,41 @@ async def test_pagination(engine: EmbeddedEngine) -> None:
 async def test_hits_carry_the_display_fields(engine: EmbeddedEngine) -> None:
     hit = (await engine.search(SearchQuery(q="红糖"))).hits[0]
     assert hit == {
-        "id": 1, "title": "丽水山耕古法红糖", "subtitle": "", "price_fen": 3800, "brand_id": 2, "brand_name": "山耕",
-        "family_id": 1, "family_name": "丽水山坊", "workshop_id": 100, "workshop_name": "壶镇共富工坊",
-        "workshop_type": "brand_led", "county_id": 10, "county_name": "缙云县", "tags": ["红糖"], "in_stock": True,
-        "stars": 5, "sales_count": 120, "live_now": False, "highlight": "丽水山耕古法<em>红糖</em>",
+        "id": 1,
+        "title": "丽水山耕古法红糖",
+        "subtitle": "",
+        "price_fen": 3800,
+        "brand_id": 2,
+        "brand_name": "山耕",
+        "family_id": 1,
+        "family_name": "丽水山坊",
+        "workshop_id": 100,
+        "workshop_name": "壶镇共富工坊",
+        "workshop_type": "brand_led",
+        "county_id": 10,
+        "county_name": "缙云县",
+        "tags": ["红糖"],
+        "in_stock": True,
+        "stars": 5,
+        "sales_count": 120,
+        "live_now": False,
+        "highlight": "丽水山耕古法<em>红糖</em>",
     }
 
 
 async def test_suggestions_complete_pinyin_prefixes_to_words_then_products(engine: EmbeddedEngine) -> None:
     found = await engine.suggest("hon", 6)
     assert [(s.text, s.kind) for s in found] == [
-        ("红糖", "keyword"), ("红茶", "keyword"), ("红薯", "keyword"),
-        ("丽水山耕古法红糖", "product"), ("高山红茶礼盒", "product"), ("紅薯粉絲", "product"),
+        ("红糖", "keyword"),
+        ("红茶", "keyword"),
+        ("红薯", "keyword"),
+        ("丽水山耕古法红糖", "product"),
+        ("高山红茶礼盒", "product"),
+        ("紅薯粉絲", "product"),
     ]
     assert [(s.text, s.kind) for s in await engine.suggest("lssg", 2)] == [
-        ("丽水山耕", "keyword"), ("丽水山耕古法红糖", "product")
+        ("丽水山耕", "keyword"),
+        ("丽水山耕古法红糖", "product"),
     ]
     assert await engine.suggest("  ", 5) == []
 

@@ -41,7 +41,9 @@ async def test_down_primary_falls_back_with_a_warning_and_degraded_health(
     assert (result.backend, result.degraded, [h["id"] for h in result.hits]) == ("embedded", True, [1])
     assert [h["id"] for h in again.hits] == [1]
     assert [e["event"] for e in logs if e["log_level"] == "warning"] == [
-        "search.backend_degraded", "search.answered_by_fallback", "search.answered_by_fallback"
+        "search.backend_degraded",
+        "search.answered_by_fallback",
+        "search.answered_by_fallback",
     ]
     # And during the cooldown the dead server is not asked again
     assert len([r for r in standin.requests if r[1] == "/multi-search"]) == 1

@@ -31,15 +31,35 @@ async def test_rebuild_creates_the_index_with_our_settings_and_swaps_it_in(
         "disableOnAttributes": ["search_initials"],
     }
     assert settings["searchableAttributes"][:6] == [
-        "title", "search_words", "search_pinyin", "search_initials", "brand_name", "family_name"
+        "title",
+        "search_words",
+        "search_pinyin",
+        "search_initials",
+        "brand_name",
+        "family_name",
     ]
     assert settings["searchableAttributes"][-1] == "description"
     assert settings["filterableAttributes"] == [
-        "family_id", "brand_id", "workshop_type", "county_id", "stars", "price_band", "in_stock", "live_now", "id"
+        "family_id",
+        "brand_id",
+        "workshop_type",
+        "county_id",
+        "stars",
+        "price_band",
+        "in_stock",
+        "live_now",
+        "id",
     ]
     assert settings["sortableAttributes"] == ["price_fen", "sales_count", "stars", "created_at"]
     assert settings["rankingRules"] == [
-        "words", "typo", "proximity", "attribute", "sort", "exactness", "stars:desc", "sales_count:desc"
+        "words",
+        "typo",
+        "proximity",
+        "attribute",
+        "sort",
+        "exactness",
+        "stars:desc",
+        "sales_count:desc",
     ]
     assert settings["synonyms"]["番薯"] == ["红薯", "地瓜", "甘薯", "山芋", "白薯"]
     assert settings["synonyms"]["digua"] == ["fanshu", "hongshu", "ganshu", "shanyu", "baishu"]
@@ -59,21 +79,32 @@ async def test_search_sends_filters_sort_highlight_and_disjunctive_facet_queries
     await meili.rebuild(catalogue_docs())
     # When searching pinyin with a family filter, a star minimum and a sort
     result = await meili.search(
-        SearchQuery(q="hongtang", filters={"family_id": [1], "workshop_type": ["brand_led"]}, minimums={"stars": 4},
-                    facets=["family_id", "price_band"], sort="price_asc", offset=0, limit=10)
+        SearchQuery(
+            q="hongtang",
+            filters={"family_id": [1], "workshop_type": ["brand_led"]},
+            minimums={"stars": 4},
+            facets=["family_id", "price_band"],
+            sort="price_asc",
+            offset=0,
+            limit=10,
+        )
     )
     # Then one multi-search carries the main query and one facet query for the filtered facet
     (body,) = standin.calls("POST", "/multi-search")
     main, family_counts = body["queries"]
     assert main["q"] == "hongtang"
-    assert main["filter"] == ['family_id IN [1]', 'workshop_type IN ["brand_led"]', "stars >= 4"]
+    assert main["filter"] == ["family_id IN [1]", 'workshop_type IN ["brand_led"]', "stars >= 4"]
     assert main["facets"] == ["price_band"]
     assert main["sort"] == ["price_fen:asc"]
     assert (main["page"], main["hitsPerPage"]) == (1, 10)
     assert main["attributesToHighlight"] == ["title"]
     assert family_counts == {
-        "indexUid": "t_products", "q": "hongtang", "filter": ['workshop_type IN ["brand_led"]', "stars >= 4"],
-        "facets": ["family_id"], "hitsPerPage": 0, "page": 1,
+        "indexUid": "t_products",
+        "q": "hongtang",
+        "filter": ['workshop_type IN ["brand_led"]', "stars >= 4"],
+        "facets": ["family_id"],
+        "hitsPerPage": 0,
+        "page": 1,
     }
     # And the response maps onto our result shape
     assert [h["id"] for h in result.hits] == [1]

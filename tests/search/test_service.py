@@ -20,16 +20,20 @@ from tests.search.factories import seed_catalogue
 
 def count_statements(session: AsyncSession) -> list[str]:
     statements: list[str] = []
-    event.listen(session.bind.sync_engine, "before_cursor_execute",  # type: ignore[union-attr]
-                 lambda *args: statements.append(args[2]))
+    event.listen(
+        session.bind.sync_engine,
+        "before_cursor_execute",  # type: ignore[union-attr]
+        lambda *args: statements.append(args[2]),
+    )
     return statements
 
 
 @pytest.fixture
 def service(session_factory: async_sessionmaker[AsyncSession]) -> SearchService:
     analyzer = Analyzer()
-    return SearchService(EmbeddedEngine(PRODUCT_SPEC, analyzer), EmbeddedEngine(WORKSHOP_SPEC, analyzer), analyzer,
-                         session_factory)
+    return SearchService(
+        EmbeddedEngine(PRODUCT_SPEC, analyzer), EmbeddedEngine(WORKSHOP_SPEC, analyzer), analyzer, session_factory
+    )
 
 
 @pytest.mark.parametrize("products", [1, 12])
@@ -47,13 +51,23 @@ async def test_product_documents_load_in_a_fixed_number_of_queries(
     assert [d.id for d in docs] == seeded["product_ids"]
     first = docs[0]
     assert (first.title, first.price_fen, first.price_band, first.in_stock, first.live_now) == (
-        "古法红糖 1号", 1800, price_band(1800), True, True
+        "古法红糖 1号",
+        1800,
+        price_band(1800),
+        True,
+        True,
     )
     assert (first.brand_name, first.family_name, first.brand_path, first.family_id) == (
-        "山耕", "丽水山坊", ["丽水山坊", "山耕"], seeded["family"].id
+        "山耕",
+        "丽水山坊",
+        ["丽水山坊", "山耕"],
+        seeded["family"].id,
     )
     assert (first.workshop_name, first.workshop_type, first.workshop_type_label, first.stars) == (
-        "壶镇红糖工坊", "brand_led", "品牌带动", 4
+        "壶镇红糖工坊",
+        "brand_led",
+        "品牌带动",
+        4,
     )
     assert (first.county_name, first.township_name, first.village_name) == ("缙云县", "壶镇镇", "岩下村")
     assert first.created_at == 1735689600
@@ -82,8 +96,10 @@ async def test_reindex_search_and_facet_labels(
     assert counts == {"products": 3, "workshops": 1}
     assert progress == [("products", 0, 3), ("products", 3, 3), ("workshops", 0, 1), ("workshops", 1, 1)]
     # The family filter includes the sub-brand 山耕; the brand filter on the family includes it too
-    for params in (SearchParams(q="hongtang", family=[seeded["family"].id]),
-                   SearchParams(q="ht", brand=[seeded["family"].id])):
+    for params in (
+        SearchParams(q="hongtang", family=[seeded["family"].id]),
+        SearchParams(q="ht", brand=[seeded["family"].id]),
+    ):
         response = await service.search(params)
         assert response.total == 3
         # equally relevant: the best seller (sales 20, 10, 0) first
@@ -135,12 +151,15 @@ async def test_apply_changes_and_drift_check(
         # Then the check reports one stale and one extra document
         report = {r.index: r for r in await service.check(session)}
         assert (report["products"].missing, report["products"].stale, report["products"].extra) == (
-            [], [first], [second]
+            [],
+            [first],
+            [second],
         )
         assert report["workshops"].ok is False  # its product count changed
         # When the changes are applied (as the outbox worker does)
-        assert await service.apply_changes(session, product_ids=[first, second],
-                                           workshop_ids=[seeded["workshop"].id]) == (2, 1)
+        assert await service.apply_changes(
+            session, product_ids=[first, second], workshop_ids=[seeded["workshop"].id]
+        ) == (2, 1)
         # Then nothing drifts any more
         assert all(r.ok for r in await service.check(session))
         # 黑糖 is in the title of the first; the third matches through the synonym 红糖
@@ -170,4 +189,3 @@ async def test_synonyms_are_stored_and_applied_without_reindex(
         restored = await service.replace_synonyms(session, [])
         assert restored == [list(g) for g in DEFAULT_SYNONYMS]
         assert await service.load_synonyms(session) == restored
-
