@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "catalog.models",
     "shop.ledger.models",
     "livestream.models",
+    "search.models",
 ]
 
 

@@ -1,0 +1,54 @@
+"""App wiring for search: add ``"search.wiring"`` to ``shop.app.WIRING_MODULES``.
+
+On start-up it builds the :class:`SearchService` from settings, applies the stored synonyms, and fills the index:
+the embedded engine lives in memory, so every process builds it from the catalogue when it starts (in the
+background; searches answer from what is indexed so far, an empty index at first). With Meilisearch the index
+persists and only its settings are pushed; ``hub search reindex`` rebuilds it. ``/health`` reads
+``app.state.search_health``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from litestar import Litestar
+
+from search.engine.meili import MeiliEngine
+from search.services import SearchService
+
+log = structlog.get_logger(__name__)
+
+
+async def _warm_up(service: SearchService, app: Litestar) -> None:
+    try:
+        async with app.state.session_factory() as session:
+            await service.load_synonyms(session)
+            primary = getattr(service.products, "primary", service.products)
+            if isinstance(primary, MeiliEngine):
+                # The embedded fallback copy is filled too, so a Meilisearch outage still finds products.
+                await service.reindex_fallback(session)
+                for engine in (service.products, service.workshops):
+                    meili = getattr(engine, "primary", engine)
+                    if isinstance(meili, MeiliEngine):
+                        await meili.ensure_index()
+            else:
+                await service.reindex(session)
+    except Exception as exc:  # search must never stop the app from starting
+        log.warning("search.warm_up_failed", error=str(exc))
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    service = SearchService.from_settings(app.state.settings, app.state.session_factory)
+    app.state.search = service
+    app.state.search_health = service.health
+    task = asyncio.create_task(_warm_up(service, app))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
