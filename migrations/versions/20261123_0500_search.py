@@ -1,6 +1,6 @@
 """search: synonym groups edited by centre admins
 
-Revision ID: 0400
+Revision ID: 0500
 Revises: 0200
 Create Date: 2026-11-23 17:50:00
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0400"
+revision: str = "0500"
 down_revision: str | Sequence[str] | None = "0200"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
