@@ -17,6 +17,7 @@ import structlog
 from litestar import Litestar
 
 from search.engine.meili import MeiliEngine
+from search.jobs import LocalIndexer
 from search.services import SearchService
 
 log = structlog.get_logger(__name__)
@@ -40,12 +41,28 @@ async def _warm_up(service: SearchService, app: Litestar) -> None:
         log.warning("search.warm_up_failed", error=str(exc))
 
 
+async def _warm_up_then_follow(service: SearchService, app: Litestar, indexer: LocalIndexer | None) -> None:
+    if indexer is not None:
+        try:
+            await indexer.start_cursor()  # before the rebuild, so no change between the two is missed
+        except Exception as exc:
+            log.warning("search.cursor_failed", error=str(exc))
+    await _warm_up(service, app)
+    if indexer is not None:
+        await indexer.run()
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     service = SearchService.from_settings(app.state.settings, app.state.session_factory)
     app.state.search = service
     app.state.search_health = service.health
-    task = asyncio.create_task(_warm_up(service, app))
+    # The embedded index lives in this process, so this process follows the outbox for it.
+    indexer = (
+        LocalIndexer(service, app.state.session_factory) if app.state.settings.search.backend == "embedded" else None
+    )
+    app.state.search_indexer = indexer
+    task = asyncio.create_task(_warm_up_then_follow(service, app, indexer))
     try:
         yield
     finally:

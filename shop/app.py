@@ -37,8 +37,9 @@ CONTROLLER_MODULES = [
     "shop.accounts.controllers",
     "catalog.controllers",
     "livestream.controllers",
+    "search.controllers",
 ]
-WIRING_MODULES: list[str] = ["livestream.wiring"]
+WIRING_MODULES: list[str] = ["livestream.wiring", "search.wiring"]
 
 
 def _route_handlers() -> list[Any]:
