@@ -25,6 +25,7 @@ from catalog.models import (
     Workshop,
     WorkshopType,
 )
+from search.text import BRAND_ALIASES
 
 # Price bands in fen, lower bound inclusive: the facet a buyer sees as "<20元, 20–50元 …".
 PRICE_BANDS: tuple[tuple[str, int, int | None, str], ...] = (
@@ -38,6 +39,11 @@ PRICE_BAND_KEYS = tuple(b[0] for b in PRICE_BANDS)
 PRICE_BAND_LABELS = {b[0]: b[3] for b in PRICE_BANDS}
 
 _CHUNK = 500
+
+
+def brand_aliases(path: Iterable[str]) -> list[str]:
+    """The public names a buyer also types for the brands on a path: 山耕 is sold as 丽水山耕."""
+    return [alias for name in path for alias in BRAND_ALIASES.get(name, ())]
 
 
 def price_band(price_fen: int) -> str:
@@ -59,6 +65,7 @@ class ProductDocument(msgspec.Struct, kw_only=True):
     family_id: int
     family_name: str
     brand_path: list[str] = msgspec.field(default_factory=list)  # family → … → brand
+    brand_aliases: list[str] = msgspec.field(default_factory=list)  # other names of the brands on the path
     workshop_id: int
     workshop_name: str
     workshop_type: str  # WorkshopType value
@@ -237,6 +244,7 @@ async def build_product_documents(
                     family_id=family_id,
                     family_name=family_name,
                     brand_path=brands.path(p.brand_id),
+                    brand_aliases=brand_aliases(brands.path(p.brand_id)),
                     workshop_id=p.workshop_id,
                     workshop_name=p.workshop_name,
                     workshop_type=wtype.value,

@@ -150,6 +150,16 @@ DEFAULT_USER_WORDS: tuple[str, ...] = (
     "伴手礼",
 )
 
+# Other names of a brand that buyers type: the "山" sub-brands of 丽水山坊 are the regional public brands 丽水山耕,
+# 丽水山景 … (documents carry them in ``brand_aliases``, so ``lssg`` and ``lishuishangeng`` find 山耕 products).
+BRAND_ALIASES: dict[str, tuple[str, ...]] = {
+    "山耕": ("丽水山耕",),
+    "山景": ("丽水山景",),
+    "山居": ("丽水山居",),
+    "山播": ("丽水山播",),
+    "山递": ("丽水山递",),
+}
+
 # Groups of interchangeable words; centre admins replace these at runtime (see search.services).
 DEFAULT_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("番薯", "红薯", "地瓜", "甘薯", "山芋", "白薯"),
@@ -361,7 +371,8 @@ class Analyzer:
     def field_terms(self, text: str, *, ngrams: bool, pinyin: bool) -> FieldTerms:
         """Index terms of one field. CJK runs give search-mode words; with ``ngrams`` also character unigrams and
         bigrams (robust recall when the query segments differently); with ``pinyin`` the full pinyin and initials
-        of every word and the pinyin of every character (so ``hong`` prefixes 红糖's ``hongtang``)."""
+        of every word (and of its dictionary sub-words: 青田县 gives ``qingtianxian`` and ``qingtian``) and the pinyin
+        of every character (so ``hong`` prefixes 红糖's ``hongtang``)."""
         norm = normalise(text)
         words: list[str] = []
         grams: list[str] = []
@@ -376,7 +387,7 @@ class Analyzer:
                 grams.extend(run)
                 grams.extend(run[i : i + 2] for i in range(len(run) - 1))
             if pinyin:
-                for word in self.segmenter.cut(run):
+                for word in self._pinyin_words(run):
                     full, initials = word_pinyin(word)
                     if full:
                         pys.append(full)
@@ -386,22 +397,36 @@ class Analyzer:
                     syllables.extend(p for p in map(char_pinyin, run) if p)
         return FieldTerms(tuple(words), tuple(grams), tuple(pys), tuple(syllables))
 
+    def _pinyin_words(self, run: str) -> tuple[str, ...]:
+        """The words of a CJK run, then its dictionary sub-words of two characters or more (search mode)."""
+        words = self.segmenter.cut(run)
+        extra = (w for w in self.segmenter.cut_for_search(run) if len(w) > 1)
+        return tuple(dict.fromkeys((*words, *extra)))
+
     def pinyin_text(self, text: str) -> tuple[str, str]:
         """Space-separated full pinyin and initials of every CJK word (Meilisearch document fields)."""
         full: list[str] = []
         initials: list[str] = []
+        subwords: list[tuple[str, str]] = []
         for run in _TOKEN_RE.findall(normalise(text)):
             if not is_cjk(run):
                 continue
-            for word in self.segmenter.cut(run):
+            words = self.segmenter.cut(run)
+            for word in self._pinyin_words(run):
                 f, i = word_pinyin(word)
                 if f:
-                    full.append(f)
-                    initials.append(i)
+                    if word in words:
+                        full.append(f)
+                        initials.append(i)
+                    else:
+                        subwords.append((f, i))
             f, i = word_pinyin(run)
             if len(run) > 1 and f not in full:
                 full.append(f)  # the whole run too: "lishuishangenghongtang" typed without spaces
                 initials.append(i)
+        # Sub-words last (丽水山耕 → lishui, shangeng): a word typed alone matches, the main forms stay first.
+        full += [f for f, _ in subwords]
+        initials += [i for _, i in subwords]
         return " ".join(dict.fromkeys(full)), " ".join(dict.fromkeys(initials))
 
     def segmented(self, text: str) -> str:

@@ -50,6 +50,7 @@ PRODUCT_SPEC = IndexSpec(
     text_fields=(
         TextField("title", 10),
         TextField("brand_name", 6, phrase=True),
+        TextField("brand_aliases", 6, phrase=True),
         TextField("family_name", 5, phrase=True),
         TextField("workshop_name", 5, phrase=True),
         TextField("tags", 4),

@@ -7,10 +7,11 @@ builds in a worker thread, then swap the snapshot in one assignment.
 
 Matching, per query token (a CJK word from jieba, or a Latin/pinyin word):
 exact term > synonym > CJK bigram conjunction (the word as a substring when segmentation differs) > prefix (as you
-type) > pinyin split (``lishuihongtang``) > one typo > two typos > homophone (a CJK word typed with the wrong
-character of the same pinyin). A document's token score is the best (quality × field weight); documents must
-match as many tokens as the best document does (coverage), then rank by the summed scores plus a small boost by
-stars and sales.
+type) > pinyin split into words (``lishuihongtang``) > one typo > two typos > split into single syllables >
+homophone (a CJK word typed with the wrong character of the same pinyin). A document's token score is the best
+(quality × field weight); documents must match as many tokens as the best document does (coverage), then rank
+with fewer tokens matched only by a typo first (as Meilisearch's ``typo`` rule), then by the summed scores plus
+a small boost by stars and sales.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ MAX_TYPO_TERMS = 20
 INLINE_BUILD_DOCS = 200  # below this, build in the event loop thread (faster than a thread hop)
 DELTA_MIN_DOCS = 2_000
 COVERAGE_WEIGHT = 100.0
+# Per token matched only with a typo: below every document that matched it as typed (one token scores ≤ 10 + the
+# stars/sales boost), above every document that missed a token (coverage first).
+TYPO_PENALTY = 20.0
 
 
 @dataclass(frozen=True)
@@ -129,10 +133,18 @@ def _split_latin(seg: Segment, text: str) -> list[str] | None:
     return result if result and len(result) > 1 else None
 
 
-def _token_scores(seg: Segment, tok: _Token, matched: _Matched) -> np.ndarray:
+def _split_is_words(seg: Segment, parts: Sequence[str]) -> bool:
+    """A split into word pinyin (``lishui`` + ``hongtang``) is strong evidence; one into single syllables
+    (``yan`` + ``mei`` of unrelated characters) is weaker than a typo of a real word (``yangmei``)."""
+    return all(int(seg.term_kind[seg.term_index[p]]) >= KIND_PINYIN and len(p) >= 4 for p in parts)
+
+
+def _token_scores(seg: Segment, tok: _Token, matched: _Matched) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per document, the token's best score, and which documents matched it only by a typo (or a split into
+    syllables): those rank after every document that matched it as typed, as Meilisearch's ``typo`` rule does."""
     scores = np.zeros(seg.n, dtype=np.float32)
     if not seg.n:
-        return scores
+        return scores, None
     text = tok.text
     if tok.cjk:
         hit = _score_term(seg, scores, text, Q_EXACT, matched)
@@ -147,7 +159,7 @@ def _token_scores(seg: Segment, tok: _Token, matched: _Matched) -> np.ndarray:
                     matched.terms.add(word)
         if not hit:
             _score_term(seg, scores, word_pinyin(text)[0], Q_HOMOPHONE, matched)
-        return scores
+        return scores, None
     exact = _score_term(seg, scores, text, Q_EXACT, matched)
     for word in tok.synonyms:
         exact |= _score_term(seg, scores, word, Q_SYNONYM, matched)
@@ -163,11 +175,12 @@ def _token_scores(seg: Segment, tok: _Token, matched: _Matched) -> np.ndarray:
             term = seg.vocab[tid]
             if term != text:
                 prefixed |= _score_term(seg, scores, term, Q_PREFIX, matched)
-    if not exact and not prefixed and len(text) >= 4:
-        parts = _split_latin(seg, text)
-        if parts and _score_conjunction(seg, scores, parts, Q_SPLIT):
-            matched.terms.update(parts)
-            return scores
+    parts = _split_latin(seg, text) if not exact and not prefixed and len(text) >= 4 else None
+    if parts and _split_is_words(seg, parts) and _score_conjunction(seg, scores, parts, Q_SPLIT):
+        matched.terms.update(parts)
+        return scores, None
+    fuzzy = np.zeros(seg.n, dtype=np.float32)
+    typo_hit = False
     budget = allowed_typos(text)
     if budget and text.isalpha():
         candidates: list[str] = []
@@ -176,8 +189,13 @@ def _token_scores(seg: Segment, tok: _Token, matched: _Matched) -> np.ndarray:
         found = process.extract(text, candidates, scorer=OSA.distance, score_cutoff=budget, limit=MAX_TYPO_TERMS)
         for term, distance, _ in found:
             if term != text:
-                _score_term(seg, scores, term, Q_TYPO1 if distance <= 1 else Q_TYPO2, matched)
-    return scores
+                typo_hit |= _score_term(seg, fuzzy, term, Q_TYPO1 if distance <= 1 else Q_TYPO2, matched)
+    if parts and not typo_hit and _score_conjunction(seg, fuzzy, parts, Q_SPLIT):
+        matched.terms.update(parts)
+    only_fuzzy = (scores == 0) & (fuzzy > 0)
+    if not only_fuzzy.any():
+        return np.maximum(scores, fuzzy), None
+    return np.maximum(scores, fuzzy), only_fuzzy
 
 
 def _add_counts(acc: np.ndarray | None, counts: np.ndarray) -> np.ndarray:
@@ -296,9 +314,11 @@ class EmbeddedEngine:
         coverage = np.zeros(seg.n, dtype=np.int8)
         total = np.zeros(seg.n, dtype=np.float32)
         for tok in tokens:
-            scores = _token_scores(seg, tok, matched)
+            scores, fuzzy = _token_scores(seg, tok, matched)
             coverage += scores > 0
             total += scores
+            if fuzzy is not None:
+                total[fuzzy] -= TYPO_PENALTY
         return coverage, total
 
     def _filter_masks(

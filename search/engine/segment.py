@@ -166,7 +166,7 @@ def build_segment(docs: Sequence[Mapping[str, Any]], spec: IndexSpec, analyzer: 
                     if len(initials) > 1:
                         pinyin_words[(initials, word)] += 1
         if tf.phrase:
-            kind = KIND_BRAND if tf.name in ("brand_name", "family_name") else KIND_WORKSHOP
+            kind = KIND_BRAND if tf.name in ("brand_name", "brand_aliases", "family_name") else KIND_WORKSHOP
             tids[tid_of(normalise(text).strip(), kind)] = None
         return np.fromiter(tids, dtype=np.int32, count=len(tids))
 

@@ -30,12 +30,13 @@ async def test_rebuild_creates_the_index_with_our_settings_and_swaps_it_in(
         "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9},
         "disableOnAttributes": ["search_initials"],
     }
-    assert settings["searchableAttributes"][:6] == [
+    assert settings["searchableAttributes"][:7] == [
         "title",
         "search_words",
         "search_pinyin",
         "search_initials",
         "brand_name",
+        "brand_aliases",
         "family_name",
     ]
     assert settings["searchableAttributes"][-1] == "description"

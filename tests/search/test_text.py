@@ -71,5 +71,9 @@ def test_replacing_synonyms_teaches_the_segmenter_new_words() -> None:
 
 
 def test_pinyin_and_segmented_text_for_meilisearch(analyzer: Analyzer) -> None:
-    assert analyzer.pinyin_text("丽水山耕红糖") == ("lishuishangeng hongtang lishuishangenghongtang", "lssg ht lssght")
+    # Words, the whole run, then dictionary sub-words (丽水, 山耕) so each of them typed alone matches too
+    assert analyzer.pinyin_text("丽水山耕红糖") == (
+        "lishuishangeng hongtang lishuishangenghongtang lishui shangeng",
+        "lssg ht lssght ls sg",
+    )
     assert analyzer.segmented("丽水山耕红糖 500g") == "丽水山耕 红糖 500g"
