@@ -387,7 +387,9 @@ class EmbeddedEngine:
                     if word is None:
                         continue
                     display = word[0]
-                    kind = KIND_WORD
+                    # A brand or workshop name reached by its pinyin is still a brand (lssg → 丽水山耕).
+                    own = seg.term_index.get(display)
+                    kind = max(KIND_WORD, int(seg.term_kind[own])) if own is not None else KIND_WORD
                 elif kind in (KIND_WORD, KIND_BRAND, KIND_WORKSHOP) and is_cjk(term) and len(term) > 1:
                     display = term
                 else:
