@@ -15,9 +15,12 @@ sorts and pages have exact expected values:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import pytest
 from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import Brand, Region, Workshop, WorkshopType
@@ -80,3 +83,19 @@ async def wait_until_indexed(app: Litestar, products: int, seconds: float = 20.0
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"the search index did not reach {products} products in {seconds} s")
+
+
+# Fixtures (import them into a test module): the catalogue, and the app started once its index holds it.
+
+
+@pytest.fixture
+async def cat(session: AsyncSession) -> SearchCatalogue:
+    return await search_catalogue(session)
+
+
+@pytest.fixture
+async def api(app: Litestar, cat: SearchCatalogue) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The app started after the catalogue is in the database, once its index holds all of it."""
+    async with AsyncTestClient(app=app) as client:
+        await wait_until_indexed(app, cat.product_count)
+        yield client

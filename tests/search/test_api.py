@@ -4,10 +4,8 @@ embedded index is warmed from it by the search lifespan)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,23 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from search.text import DEFAULT_SYNONYMS
 from shop.accounts.models import Role
 from tests import factories as f
-from tests.search.api_catalogue import SearchCatalogue, search_catalogue, wait_until_indexed
+from tests.search import api_catalogue
+from tests.search.api_catalogue import SearchCatalogue
+
+cat, api = api_catalogue.cat, api_catalogue.api  # fixtures: the catalogue, the app started once indexed
 
 GUFA, LAOJIANG, LIHE = "知味红 古法手工红糖", "知味红 老姜红糖块", "红糖出海 侨乡礼盒"
 DUANMU, HUAGU = "庆元椴木香菇", "庆元花菇 特级"
-
-
-@pytest.fixture
-async def cat(session: AsyncSession) -> SearchCatalogue:
-    return await search_catalogue(session)
-
-
-@pytest.fixture
-async def api(app: Litestar, cat: SearchCatalogue) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """The app started after the catalogue is in the database, once its index holds all of it."""
-    async with AsyncTestClient(app=app) as client:
-        await wait_until_indexed(app, cat.product_count)
-        yield client
 
 
 async def search(client: AsyncTestClient[Litestar], **params: Any) -> dict[str, Any]:
