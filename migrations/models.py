@@ -12,6 +12,7 @@ MODEL_MODULES = [
     "shop.outbox",
     "catalog.models",
     "shop.ledger.models",
+    "logistics.models",
 ]
 
 

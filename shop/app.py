@@ -34,8 +34,9 @@ CONTROLLER_MODULES = [
     "shop.health",
     "shop.accounts.controllers",
     "catalog.controllers",
+    "logistics.controllers",
 ]
-WIRING_MODULES: list[str] = []
+WIRING_MODULES: list[str] = ["logistics.wiring"]
 
 
 def _route_handlers() -> list[Any]:
