@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import and_, exists, func, insert, literal, select, text, update
+from sqlalchemy import BigInteger, and_, exists, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from logistics.config import epoch_minutes, from_epoch_minutes, local_day_start, utc_now
@@ -41,7 +41,7 @@ R = Route.__table__
 S = Shipment.__table__
 
 
-def _ready_legs(day: dt.date, day_start: int) -> Any:
+def _ready_legs(day: dt.date, day_start: Any) -> Any:
     """Subquery (leg_id, route_id, minute): each ready leg and its earliest departure minute on `day`."""
     leg = L.alias("ready_leg")
     first_departure = (
@@ -70,7 +70,8 @@ async def plan_day(session: AsyncSession, day: dt.date, now: dt.datetime | None 
     run = DispatchRun(service_date=day, started_at=now)
     session.add(run)
     await session.flush()
-    day_start = epoch_minutes(local_day_start(day))
+    # A BIGINT literal: minute columns are SMALLINT, and PostgreSQL would type the sum after them.
+    day_start = literal(epoch_minutes(local_day_start(day)), BigInteger())
     planned = 0
     for _ in range(MAX_PASSES):
         ready = _ready_legs(day, day_start)

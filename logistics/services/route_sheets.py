@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,7 +99,8 @@ def render_pdf(sheet: RouteSheet) -> bytes:
         pdf.cell(28, 6, label)
         pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    with pdf.table(col_widths=(16, 20, 24, 58, 22, 24, 26), text_align="LEFT", line_height=6) as table:
+    with pdf.table(col_widths=(16, 20, 24, 58, 22, 24, 26), text_align="LEFT", line_height=6,
+                   headings_style=FontFace(emphasis="", fill_color=(230, 230, 230))) as table:
         table.row(["序号", "包裹", "订单", "取件点", "收件人", "重量(g)", "鲜品保质至"])
         for n, line in enumerate(sheet.lines, start=1):
             table.row([str(n), str(line.shipment_id), str(line.order_id), line.final_stop, line.recipient,
