@@ -12,8 +12,7 @@ import datetime as dt
 import time
 from typing import Any
 
-from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import BigInteger, and_, exists, func, insert, literal, select, text, update
+from sqlalchemy import BigInteger, exists, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from logistics.config import epoch_minutes, from_epoch_minutes, local_day_start, utc_now
@@ -26,7 +25,6 @@ from logistics.models import (
     Route,
     RouteDeparture,
     Shipment,
-    ShipmentEvent,
     ShipmentLeg,
     ShipmentStatus,
 )
@@ -39,25 +37,6 @@ B = DispatchBatch.__table__
 D = RouteDeparture.__table__
 R = Route.__table__
 S = Shipment.__table__
-
-
-def _ready_legs(day: dt.date, day_start: Any) -> Any:
-    """Subquery (leg_id, route_id, minute): each ready leg and its earliest departure minute on `day`."""
-    leg = L.alias("ready_leg")
-    first_departure = (
-        select(func.min(D.c.minute))
-        .where(D.c.route_id == leg.c.route_id, D.c.weekday == day.weekday(),
-               D.c.minute + day_start >= leg.c.available_min)
-        .scalar_subquery()
-    )
-    candidates = (
-        select(leg.c.id.label("leg_id"), leg.c.route_id, first_departure.label("minute"))
-        .join(R, and_(R.c.id == leg.c.route_id, R.c.is_active.is_(True)))
-        .where(leg.c.status == LegStatus.PENDING.value, leg.c.available_min.is_not(None),
-               leg.c.available_min <= day_start + 1439)
-        .subquery("candidates")
-    )
-    return select(candidates).where(candidates.c.minute.is_not(None)).subquery("ready")
 
 
 async def plan_day(session: AsyncSession, day: dt.date, now: dt.datetime | None = None) -> DispatchSummary:
@@ -74,37 +53,12 @@ async def plan_day(session: AsyncSession, day: dt.date, now: dt.datetime | None 
     day_start = literal(epoch_minutes(local_day_start(day)), BigInteger())
     planned = 0
     for _ in range(MAX_PASSES):
-        ready = _ready_legs(day, day_start)
-        await session.execute(insert(B).from_select(
-            ["route_id", "service_date", "minute", "departs_min", "arrives_min", "status", "parcel_count", "weight_g"],
-            select(ready.c.route_id, literal(day), ready.c.minute, ready.c.minute + day_start,
-                   ready.c.minute + day_start + R.c.transit_minutes, literal(BatchStatus.PLANNED.value),
-                   literal(0), literal(0))
-            .join(R, R.c.id == ready.c.route_id)
-            .where(~exists().where(B.c.route_id == ready.c.route_id, B.c.service_date == day,
-                                   B.c.minute == ready.c.minute))
-            .distinct(),
-        ))
-        ready = _ready_legs(day, day_start)
-        result = await session.execute(
-            update(L)
-            .values(status=LegStatus.PLANNED.value, batch_id=B.c.id, departs_min=B.c.departs_min,
-                    arrives_min=B.c.arrives_min, run_id=run.id)
-            .where(L.c.id == ready.c.leg_id, B.c.route_id == ready.c.route_id, B.c.service_date == day,
-                   B.c.minute == ready.c.minute)
-        )
-        count = result.rowcount or 0  # type: ignore[attr-defined]
+        count = await _plan_pass(session, run.id, day, day_start)
         if count == 0:
             break
         planned += count
-        prev = L.alias("prev")
-        await session.execute(
-            update(L).values(available_min=prev.c.arrives_min)
-            .where(prev.c.shipment_id == L.c.shipment_id, prev.c.seq == L.c.seq - 1, prev.c.run_id == run.id,
-                   L.c.available_min.is_(None), L.c.status == LegStatus.PENDING.value)
-        )
     if planned:
-        await _record_run(session, run.id, day, now)
+        await _record_run(session, run.id, day)
     run.legs_planned = planned
     run.batches = await session.scalar(
         select(func.count(func.distinct(L.c.batch_id))).where(L.c.run_id == run.id)) or 0
@@ -113,29 +67,65 @@ async def plan_day(session: AsyncSession, day: dt.date, now: dt.datetime | None 
     return DispatchSummary(run.id, day, planned, run.batches, run.elapsed_ms)
 
 
-async def _record_run(session: AsyncSession, run_id: int, day: dt.date, now: dt.datetime) -> None:
-    """Timeline lines, shipment status and batch totals for everything this run planned (set-based)."""
-    E = ShipmentEvent.__table__
-    await session.execute(insert(E).from_select(
-        ["shipment_id", "at", "kind", "node_id", "batch_id", "note"],
-        select(L.c.shipment_id, literal(now, DateTimeUTC(timezone=True)), literal("dispatched"), R.c.origin_id,
-               L.c.batch_id, literal(""))
-        .join(R, R.c.id == L.c.route_id).where(L.c.run_id == run_id),
+async def _plan_pass(session: AsyncSession, run_id: int, day: dt.date, day_start: Any) -> int:
+    """One level of the network: ready legs take their departure, batches appear, next legs become ready."""
+    first_departure = (
+        select(func.min(D.c.minute))
+        .where(D.c.route_id == L.c.route_id, D.c.weekday == day.weekday(), D.c.minute + day_start >= L.c.available_min)
+        .scalar_subquery()
+    )
+    active_route = select(R.c.id).where(R.c.id == L.c.route_id, R.c.is_active.is_(True)).exists()
+    # 1. each ready leg takes the earliest departure of its route that day at or after it is ready
+    result = await session.execute(
+        update(L).values(status=LegStatus.PLANNED.value, departs_min=day_start + first_departure, run_id=run_id)
+        .where(L.c.status == LegStatus.PENDING.value, L.c.available_min.is_not(None),
+               L.c.available_min <= day_start + 1439, active_route, first_departure.is_not(None))
+    )
+    count = result.rowcount or 0  # type: ignore[attr-defined]
+    if count == 0:
+        return 0
+    # 2. one batch per (route, departure) that has parcels and no batch yet
+    fresh = (select(L.c.route_id, (L.c.departs_min - day_start).label("minute"), L.c.departs_min)
+             .where(L.c.run_id == run_id, L.c.batch_id.is_(None)).distinct().subquery("fresh"))
+    await session.execute(insert(B).from_select(
+        ["route_id", "service_date", "minute", "departs_min", "arrives_min", "status", "parcel_count", "weight_g"],
+        select(fresh.c.route_id, literal(day), fresh.c.minute, fresh.c.departs_min,
+               fresh.c.departs_min + R.c.transit_minutes, literal(BatchStatus.PLANNED.value), literal(0), literal(0))
+        .join(R, R.c.id == fresh.c.route_id)
+        .where(~exists().where(B.c.route_id == fresh.c.route_id, B.c.service_date == day,
+                               B.c.minute == fresh.c.minute)),
     ))
+    # 3. the legs join their batch and learn their arrival
+    await session.execute(
+        update(L).values(batch_id=B.c.id, arrives_min=B.c.arrives_min)
+        .where(L.c.run_id == run_id, L.c.batch_id.is_(None), B.c.route_id == L.c.route_id,
+               B.c.service_date == day, B.c.minute == L.c.departs_min - day_start)
+    )
+    # 4. the next leg of each parcel is ready when this one arrives
+    prev = L.alias("prev")
+    await session.execute(
+        update(L).values(available_min=prev.c.arrives_min)
+        .where(prev.c.shipment_id == L.c.shipment_id, prev.c.seq == L.c.seq - 1, prev.c.run_id == run_id,
+               L.c.available_min.is_(None), L.c.status == LegStatus.PENDING.value)
+    )
+    return count
+
+
+async def _record_run(session: AsyncSession, run_id: int, day: dt.date) -> None:
+    """Shipment status and batch totals for everything this run planned (set-based). The buyer's timeline reads
+    the planned legs themselves, so planning writes no event rows."""
     await session.execute(
         update(S).values(status=ShipmentStatus.IN_TRANSIT.value)
         .where(S.c.status == ShipmentStatus.CREATED.value,
                S.c.id.in_(select(L.c.shipment_id).where(L.c.run_id == run_id, L.c.seq == 0)))
     )
-    counted = L.alias("counted")
-    weighed = S.alias("weighed")
+    totals = (
+        select(L.c.batch_id, func.count().label("n"), func.coalesce(func.sum(S.c.weight_g), 0).label("grams"))
+        .join(S, S.c.id == L.c.shipment_id).where(L.c.run_id == run_id).group_by(L.c.batch_id).subquery("totals")
+    )
     await session.execute(
-        update(B).values(
-            parcel_count=select(func.count()).where(counted.c.batch_id == B.c.id).scalar_subquery(),
-            weight_g=select(func.coalesce(func.sum(weighed.c.weight_g), 0))
-            .select_from(counted.join(weighed, weighed.c.id == counted.c.shipment_id))
-            .where(counted.c.batch_id == B.c.id).scalar_subquery(),
-        ).where(B.c.service_date == day, B.c.id.in_(select(L.c.batch_id).where(L.c.run_id == run_id)))
+        update(B).values(parcel_count=B.c.parcel_count + totals.c.n, weight_g=B.c.weight_g + totals.c.grams)
+        .where(B.c.id == totals.c.batch_id)
     )
 
 

@@ -14,6 +14,7 @@ from logistics.config import epoch_minutes, format_minute, from_epoch_minutes, g
 from logistics.models import (
     DeliveryMode,
     DispatchBatch,
+    DispatchRun,
     LogisticsNode,
     Route,
     Shipment,
@@ -114,30 +115,37 @@ _TEXT = {
 
 
 async def timeline(session: AsyncSession, shipment_ids: list[int]) -> dict[int, list[TimelineEntry]]:
+    """Events (created, arrived, collected…) merged with the planned legs (dispatch writes no event rows)."""
     if not shipment_ids:
         return {}
     events = list(await session.scalars(select(ShipmentEvent).where(ShipmentEvent.shipment_id.in_(shipment_ids))
                                         .order_by(ShipmentEvent.shipment_id, ShipmentEvent.id)))
-    node_ids = {e.node_id for e in events if e.node_id}
-    batch_ids = {e.batch_id for e in events if e.batch_id}
-    batches = {b.id: b for b in await session.scalars(select(DispatchBatch).where(DispatchBatch.id.in_(batch_ids)))}
+    legs = (await session.execute(
+        select(ShipmentLeg, DispatchRun.started_at).join(DispatchRun, DispatchRun.id == ShipmentLeg.run_id)
+        .where(ShipmentLeg.shipment_id.in_(shipment_ids), ShipmentLeg.batch_id.is_not(None))
+        .order_by(ShipmentLeg.shipment_id, ShipmentLeg.seq))).all()
+    batches = {b.id: b for b in await session.scalars(
+        select(DispatchBatch).where(DispatchBatch.id.in_({leg.batch_id for leg, _ in legs})))}
     routes = {r.id: r for r in await session.scalars(
         select(Route).where(Route.id.in_({b.route_id for b in batches.values()})))}
+    node_ids = {e.node_id for e in events if e.node_id}
     node_ids |= {r.destination_id for r in routes.values()} | {r.origin_id for r in routes.values()}
     names = dict((await session.execute(select(LogisticsNode.id, LogisticsNode.name)
                                         .where(LogisticsNode.id.in_(node_ids)))).tuples().all())
     out: dict[int, list[TimelineEntry]] = {sid: [] for sid in shipment_ids}
     for e in events:
-        if e.kind == "dispatched" and e.batch_id in batches:
-            batch = batches[e.batch_id]
-            route = routes[batch.route_id]
-            departs, arrives = local(from_epoch_minutes(batch.departs_min)), local(from_epoch_minutes(batch.arrives_min))
-            text = (f"{names.get(route.origin_id, '')} → {names.get(route.destination_id, '')}："
-                    f"{departs:%m月%d日} {format_minute(departs.hour * 60 + departs.minute)} 发车，"
-                    f"预计 {arrives:%m月%d日} {format_minute(arrives.hour * 60 + arrives.minute)} 到达")
-        else:
-            text = _TEXT.get(e.kind, e.kind).format(node=names.get(e.node_id or 0, ""), note=e.note)
+        text = _TEXT.get(e.kind, e.kind).format(node=names.get(e.node_id or 0, ""), note=e.note)
         out[e.shipment_id].append(TimelineEntry(e.at, e.kind, text, e.node_id, e.batch_id))
+    for leg, planned_at in legs:
+        batch = batches[leg.batch_id]
+        route = routes[batch.route_id]
+        departs, arrives = local(from_epoch_minutes(batch.departs_min)), local(from_epoch_minutes(batch.arrives_min))
+        text = (f"{names.get(route.origin_id, '')} → {names.get(route.destination_id, '')}："
+                f"{departs:%m月%d日} {format_minute(departs.hour * 60 + departs.minute)} 发车，"
+                f"预计 {arrives:%m月%d日} {format_minute(arrives.hour * 60 + arrives.minute)} 到达")
+        out[leg.shipment_id].append(TimelineEntry(planned_at, "dispatched", text, route.origin_id, batch.id))
+    for entries in out.values():
+        entries.sort(key=lambda entry: entry.at)  # stable: same-moment lines keep their order
     return out
 
 
