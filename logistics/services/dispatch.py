@@ -12,7 +12,22 @@ import datetime as dt
 import time
 from typing import Any
 
-from sqlalchemy import BigInteger, exists, func, insert, literal, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    SmallInteger,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from logistics.config import epoch_minutes, from_epoch_minutes, local_day_start, utc_now
@@ -57,6 +72,7 @@ async def plan_day(session: AsyncSession, day: dt.date, now: dt.datetime | None 
         if count == 0:
             break
         planned += count
+    await session.run_sync(lambda s: _plan.drop(s.connection(), checkfirst=True))
     if planned:
         await _record_run(session, run.id, day)
     run.legs_planned = planned
@@ -67,46 +83,60 @@ async def plan_day(session: AsyncSession, day: dt.date, now: dt.datetime | None 
     return DispatchSummary(run.id, day, planned, run.batches, run.elapsed_ms)
 
 
+# Per-pass scratch table: the ready legs and their chosen departure. Built by one grouped join, so the planner
+# sees real row counts (PostgreSQL ANALYZEs it) instead of guessing from statistics taken before the run.
+_plan = Table(
+    "logistics_plan_scratch", MetaData(),
+    Column("leg_id", BigInteger, primary_key=True), Column("shipment_id", BigInteger), Column("seq", SmallInteger),
+    Column("route_id", BigInteger), Column("minute", SmallInteger),
+    prefixes=["TEMPORARY"],
+)
+
+
 async def _plan_pass(session: AsyncSession, run_id: int, day: dt.date, day_start: Any) -> int:
     """One level of the network: ready legs take their departure, batches appear, next legs become ready."""
-    first_departure = (
-        select(func.min(D.c.minute))
-        .where(D.c.route_id == L.c.route_id, D.c.weekday == day.weekday(), D.c.minute + day_start >= L.c.available_min)
-        .scalar_subquery()
-    )
-    active_route = select(R.c.id).where(R.c.id == L.c.route_id, R.c.is_active.is_(True)).exists()
-    # 1. each ready leg takes the earliest departure of its route that day at or after it is ready
-    result = await session.execute(
-        update(L).values(status=LegStatus.PLANNED.value, departs_min=day_start + first_departure, run_id=run_id)
+    postgres = session.bind.dialect.name == "postgresql"
+    await session.run_sync(lambda s: _plan.create(s.connection(), checkfirst=True))
+    await session.execute(delete(_plan))
+    # 1. each ready leg and the earliest departure of its route that day at or after it is ready
+    await session.execute(insert(_plan).from_select(
+        ["leg_id", "shipment_id", "seq", "route_id", "minute"],
+        select(L.c.id, L.c.shipment_id, L.c.seq, L.c.route_id, func.min(D.c.minute))
+        .join(R, and_(R.c.id == L.c.route_id, R.c.is_active.is_(True)))
+        .join(D, and_(D.c.route_id == L.c.route_id, D.c.weekday == day.weekday(),
+                      D.c.minute + day_start >= L.c.available_min))
         .where(L.c.status == LegStatus.PENDING.value, L.c.available_min.is_not(None),
-               L.c.available_min <= day_start + 1439, active_route, first_departure.is_not(None))
-    )
-    count = result.rowcount or 0  # type: ignore[attr-defined]
+               L.c.available_min <= day_start + 1439)
+        .group_by(L.c.id, L.c.shipment_id, L.c.seq, L.c.route_id),
+    ))
+    count = await session.scalar(select(func.count()).select_from(_plan)) or 0
     if count == 0:
         return 0
+    if postgres:
+        await session.execute(text("ANALYZE logistics_plan_scratch"))
     # 2. one batch per (route, departure) that has parcels and no batch yet
-    fresh = (select(L.c.route_id, (L.c.departs_min - day_start).label("minute"), L.c.departs_min)
-             .where(L.c.run_id == run_id, L.c.batch_id.is_(None)).distinct().subquery("fresh"))
+    fresh = select(_plan.c.route_id, _plan.c.minute).distinct().subquery("fresh")
     await session.execute(insert(B).from_select(
         ["route_id", "service_date", "minute", "departs_min", "arrives_min", "status", "parcel_count", "weight_g"],
-        select(fresh.c.route_id, literal(day), fresh.c.minute, fresh.c.departs_min,
-               fresh.c.departs_min + R.c.transit_minutes, literal(BatchStatus.PLANNED.value), literal(0), literal(0))
+        select(fresh.c.route_id, literal(day), fresh.c.minute, fresh.c.minute + day_start,
+               fresh.c.minute + day_start + R.c.transit_minutes, literal(BatchStatus.PLANNED.value), literal(0),
+               literal(0))
         .join(R, R.c.id == fresh.c.route_id)
         .where(~exists().where(B.c.route_id == fresh.c.route_id, B.c.service_date == day,
                                B.c.minute == fresh.c.minute)),
     ))
-    # 3. the legs join their batch and learn their arrival
+    # 3. the legs join their batch
     await session.execute(
-        update(L).values(batch_id=B.c.id, arrives_min=B.c.arrives_min)
-        .where(L.c.run_id == run_id, L.c.batch_id.is_(None), B.c.route_id == L.c.route_id,
-               B.c.service_date == day, B.c.minute == L.c.departs_min - day_start)
+        update(L).values(status=LegStatus.PLANNED.value, batch_id=B.c.id, departs_min=B.c.departs_min,
+                         arrives_min=B.c.arrives_min, run_id=run_id)
+        .where(L.c.id == _plan.c.leg_id, B.c.route_id == _plan.c.route_id, B.c.service_date == day,
+               B.c.minute == _plan.c.minute)
     )
     # 4. the next leg of each parcel is ready when this one arrives
-    prev = L.alias("prev")
     await session.execute(
-        update(L).values(available_min=prev.c.arrives_min)
-        .where(prev.c.shipment_id == L.c.shipment_id, prev.c.seq == L.c.seq - 1, prev.c.run_id == run_id,
-               L.c.available_min.is_(None), L.c.status == LegStatus.PENDING.value)
+        update(L).values(available_min=B.c.arrives_min)
+        .where(L.c.shipment_id == _plan.c.shipment_id, L.c.seq == _plan.c.seq + 1, B.c.route_id == _plan.c.route_id,
+               B.c.service_date == day, B.c.minute == _plan.c.minute)
     )
     return count
 
