@@ -245,7 +245,6 @@ class ShipmentLeg(IdMixin, Base):
     __tablename__ = "logistics_shipment_leg"
     __table_args__ = (
         UniqueConstraint("shipment_id", "seq"),
-        Index("ix_logistics_shipment_leg_ready", "status", "route_id", "available_min"),
     )
 
     shipment_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("logistics_shipment.id", ondelete="CASCADE"))
@@ -255,9 +254,9 @@ class ShipmentLeg(IdMixin, Base):
     available_min: Mapped[int | None] = mapped_column(BigInteger, default=None)
     departs_min: Mapped[int | None] = mapped_column(BigInteger, default=None)
     arrives_min: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    batch_id: Mapped[int | None] = mapped_column(
-        BigIntId, ForeignKey("logistics_dispatch_batch.id", ondelete="SET NULL"), index=True, default=None
-    )
+    # No FK: planning sets 100,000s of these in one statement and batches are never deleted; a foreign key would
+    # add a locking lookup per row for nothing.
+    batch_id: Mapped[int | None] = mapped_column(BigInteger, index=True, default=None)
     run_id: Mapped[int | None] = mapped_column(BigInteger, index=True, default=None)  # the run that planned it
 
 

@@ -41,7 +41,6 @@ from logistics.models import (
     RouteDeparture,
     Shipment,
     ShipmentLeg,
-    ShipmentStatus,
 )
 from logistics.schemas import BatchOut, DispatchSummary
 
@@ -142,13 +141,9 @@ async def _plan_pass(session: AsyncSession, run_id: int, day: dt.date, day_start
 
 
 async def _record_run(session: AsyncSession, run_id: int, day: dt.date) -> None:
-    """Shipment status and batch totals for everything this run planned (set-based). The buyer's timeline reads
-    the planned legs themselves, so planning writes no event rows."""
-    await session.execute(
-        update(S).values(status=ShipmentStatus.IN_TRANSIT.value)
-        .where(S.c.status == ShipmentStatus.CREATED.value,
-               S.c.id.in_(select(L.c.shipment_id).where(L.c.run_id == run_id, L.c.seq == 0)))
-    )
+    """Batch totals for everything this run planned, in one grouped statement. The buyer's timeline reads the
+    planned legs themselves, and a parcel turns in_transit when its first batch is confirmed, so planning touches
+    no shipment or event rows."""
     totals = (
         select(L.c.batch_id, func.count().label("n"), func.coalesce(func.sum(S.c.weight_g), 0).label("grams"))
         .join(S, S.c.id == L.c.shipment_id).where(L.c.run_id == run_id).group_by(L.c.batch_id).subquery("totals")

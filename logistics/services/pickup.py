@@ -99,6 +99,9 @@ async def arrive_batch(session: AsyncSession, caller: Caller, batch_id: int,
                 f"取件码 {s.pickup_code}，请在{get_logistics_settings().return_after_days}天内取件。"))
             waiting += 1
     else:
+        await session.execute(update(Shipment).where(
+            Shipment.id.in_([leg.shipment_id for leg in legs]), Shipment.status == ShipmentStatus.CREATED)
+            .values(status=ShipmentStatus.IN_TRANSIT))
         for leg in legs:
             session.add(ShipmentEvent(shipment_id=leg.shipment_id, at=now, kind="arrived", node_id=destination.id))
     audit.record(session, actor_id=caller.id, action="arrive", entity="logistics_dispatch_batch",

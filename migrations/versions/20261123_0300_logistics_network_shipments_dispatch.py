@@ -2,7 +2,7 @@
 
 Revision ID: 0300
 Revises: 0002
-Create Date: 2026-11-23 17:07:51.762206
+Create Date: 2026-11-23 17:46:05.822859
 """
 
 from __future__ import annotations
@@ -309,6 +309,41 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "logistics_shipment_leg",
+        sa.Column("shipment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("seq", sa.SmallInteger(), nullable=False),
+        sa.Column("route_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("pending", "planned", "arrived", name="legstatus", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("available_min", sa.BigInteger(), nullable=True),
+        sa.Column("departs_min", sa.BigInteger(), nullable=True),
+        sa.Column("arrives_min", sa.BigInteger(), nullable=True),
+        sa.Column("batch_id", sa.BigInteger(), nullable=True),
+        sa.Column("run_id", sa.BigInteger(), nullable=True),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["route_id"],
+            ["logistics_route.id"],
+            name=op.f("fk_logistics_shipment_leg_route_id_logistics_route"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shipment_id"],
+            ["logistics_shipment.id"],
+            name=op.f("fk_logistics_shipment_leg_shipment_id_logistics_shipment"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_logistics_shipment_leg")),
+        sa.UniqueConstraint("shipment_id", "seq", name=op.f("uq_logistics_shipment_leg_shipment_id_seq")),
+    )
+    with op.batch_alter_table("logistics_shipment_leg", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_logistics_shipment_leg_batch_id"), ["batch_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_logistics_shipment_leg_run_id"), ["run_id"], unique=False)
+
+    op.create_table(
         "logistics_shipment_event",
         sa.Column("shipment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
@@ -337,63 +372,20 @@ def upgrade() -> None:
     with op.batch_alter_table("logistics_shipment_event", schema=None) as batch_op:
         batch_op.create_index("ix_logistics_shipment_event_shipment", ["shipment_id", "id"], unique=False)
 
-    op.create_table(
-        "logistics_shipment_leg",
-        sa.Column("shipment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("seq", sa.SmallInteger(), nullable=False),
-        sa.Column("route_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "status",
-            sa.Enum("pending", "planned", "arrived", name="legstatus", native_enum=False, length=32),
-            nullable=False,
-        ),
-        sa.Column("available_min", sa.BigInteger(), nullable=True),
-        sa.Column("departs_min", sa.BigInteger(), nullable=True),
-        sa.Column("arrives_min", sa.BigInteger(), nullable=True),
-        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("run_id", sa.BigInteger(), nullable=True),
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["logistics_dispatch_batch.id"],
-            name=op.f("fk_logistics_shipment_leg_batch_id_logistics_dispatch_batch"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["route_id"],
-            ["logistics_route.id"],
-            name=op.f("fk_logistics_shipment_leg_route_id_logistics_route"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["shipment_id"],
-            ["logistics_shipment.id"],
-            name=op.f("fk_logistics_shipment_leg_shipment_id_logistics_shipment"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_logistics_shipment_leg")),
-        sa.UniqueConstraint("shipment_id", "seq", name=op.f("uq_logistics_shipment_leg_shipment_id_seq")),
-    )
-    with op.batch_alter_table("logistics_shipment_leg", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_logistics_shipment_leg_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index("ix_logistics_shipment_leg_ready", ["status", "route_id", "available_min"], unique=False)
-        batch_op.create_index(batch_op.f("ix_logistics_shipment_leg_run_id"), ["run_id"], unique=False)
-
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table("logistics_shipment_leg", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_logistics_shipment_leg_run_id"))
-        batch_op.drop_index("ix_logistics_shipment_leg_ready")
-        batch_op.drop_index(batch_op.f("ix_logistics_shipment_leg_batch_id"))
-
-    op.drop_table("logistics_shipment_leg")
     with op.batch_alter_table("logistics_shipment_event", schema=None) as batch_op:
         batch_op.drop_index("ix_logistics_shipment_event_shipment")
 
     op.drop_table("logistics_shipment_event")
+    with op.batch_alter_table("logistics_shipment_leg", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_logistics_shipment_leg_run_id"))
+        batch_op.drop_index(batch_op.f("ix_logistics_shipment_leg_batch_id"))
+
+    op.drop_table("logistics_shipment_leg")
     op.drop_table("logistics_route_departure")
     with op.batch_alter_table("logistics_dispatch_batch", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_logistics_dispatch_batch_service_date"))

@@ -89,8 +89,12 @@ async def test_plan_day_batches_each_departure_and_chains_legs(session: AsyncSes
         ("仁庄镇服务站", "夏严村服务点", at("2026-11-26", "14:00"), at("2026-11-26", "15:00"), 2, 1400),
         ("仁庄镇服务站", "岭头村服务点", at("2026-11-26", "14:00"), at("2026-11-26", "15:00"), 1, 700),
     ]
-    statuses = set(await session.scalars(select(Shipment.status)))
-    assert statuses == {ShipmentStatus.IN_TRANSIT}
+    # the parcels turn in_transit when the trunk batch is confirmed at the station
+    assert set(await session.scalars(select(Shipment.status))) == {ShipmentStatus.CREATED}
+    admin = await admin_caller(session)
+    arrival = await pickup_service.arrive_batch(session, admin, batches[0].id, now=at("2026-11-26", "10:05"))
+    assert (arrival.arrived, arrival.awaiting_pickup) == (3, 0)
+    assert set(await session.scalars(select(Shipment.status))) == {ShipmentStatus.IN_TRANSIT}
     # and planning again adds nothing
     again = await plan_day(session, dt.date(2026, 11, 26))
     assert (again.legs_planned, again.batches) == (0, 0)
