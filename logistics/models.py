@@ -240,7 +240,7 @@ class DispatchBatch(IdMixin, Base):
 
 
 class ShipmentLeg(IdMixin, Base):
-    """One leg of a parcel's path; `available_min` is when the parcel is at the leg's origin."""
+    """One leg of a parcel's path; the first leg's `available_min` is when the parcel is at its county hub."""
 
     __tablename__ = "logistics_shipment_leg"
     __table_args__ = (
@@ -257,7 +257,7 @@ class ShipmentLeg(IdMixin, Base):
     # No FK: planning sets 100,000s of these in one statement and batches are never deleted; a foreign key would
     # add a locking lookup per row for nothing.
     batch_id: Mapped[int | None] = mapped_column(BigInteger, index=True, default=None)
-    run_id: Mapped[int | None] = mapped_column(BigInteger, index=True, default=None)  # the run that planned it
+    run_id: Mapped[int | None] = mapped_column(BigInteger, default=None)  # the run that planned it
 
 
 class DispatchRun(IdMixin, Base):

@@ -1,9 +1,10 @@
 """Daily dispatch: plan a day's batches per route departure with set-based SQL, and confirm arrivals.
 
-Planning takes every leg whose parcel is at the leg's origin (`available_min` set, still pending) and puts it on
+Planning takes every leg whose parcel is at the leg's origin (the first leg from `available_min`, a later leg from
+its previous leg's arrival) and puts it on
 the earliest departure of its route that day at or after that time. A planned leg makes the next leg available
 at its arrival, so a parcel reaching a station in the morning can leave on the afternoon run the same day; a few
-passes (one per network level) settle that. No Python loop over parcels: each pass is four statements.
+passes (one per network level) settle that. No Python loop over parcels: each pass is three statements.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     and_,
+    case,
     delete,
     exists,
     func,
@@ -97,15 +99,17 @@ async def _plan_pass(session: AsyncSession, run_id: int, day: dt.date, day_start
     postgres = session.bind.dialect.name == "postgresql"
     await session.run_sync(lambda s: _plan.create(s.connection(), checkfirst=True))
     await session.execute(delete(_plan))
-    # 1. each ready leg and the earliest departure of its route that day at or after it is ready
+    # 1. each ready leg (the first leg once the parcel is at its hub; a later leg once the previous one is
+    #    planned, at its arrival) and the earliest departure of its route that day at or after that time
+    prev = L.alias("prev")
+    ready_at = case((L.c.seq == 0, L.c.available_min), else_=prev.c.arrives_min)
     await session.execute(insert(_plan).from_select(
         ["leg_id", "shipment_id", "seq", "route_id", "minute"],
         select(L.c.id, L.c.shipment_id, L.c.seq, L.c.route_id, func.min(D.c.minute))
+        .outerjoin(prev, and_(prev.c.shipment_id == L.c.shipment_id, prev.c.seq == L.c.seq - 1))
         .join(R, and_(R.c.id == L.c.route_id, R.c.is_active.is_(True)))
-        .join(D, and_(D.c.route_id == L.c.route_id, D.c.weekday == day.weekday(),
-                      D.c.minute + day_start >= L.c.available_min))
-        .where(L.c.status == LegStatus.PENDING.value, L.c.available_min.is_not(None),
-               L.c.available_min <= day_start + 1439)
+        .join(D, and_(D.c.route_id == L.c.route_id, D.c.weekday == day.weekday(), D.c.minute + day_start >= ready_at))
+        .where(L.c.status == LegStatus.PENDING.value, ready_at.is_not(None), ready_at <= day_start + 1439)
         .group_by(L.c.id, L.c.shipment_id, L.c.seq, L.c.route_id),
     ))
     count = await session.scalar(select(func.count()).select_from(_plan)) or 0
@@ -130,12 +134,6 @@ async def _plan_pass(session: AsyncSession, run_id: int, day: dt.date, day_start
                          arrives_min=B.c.arrives_min, run_id=run_id)
         .where(L.c.id == _plan.c.leg_id, B.c.route_id == _plan.c.route_id, B.c.service_date == day,
                B.c.minute == _plan.c.minute)
-    )
-    # 4. the next leg of each parcel is ready when this one arrives
-    await session.execute(
-        update(L).values(available_min=B.c.arrives_min)
-        .where(L.c.shipment_id == _plan.c.shipment_id, L.c.seq == _plan.c.seq + 1, B.c.route_id == _plan.c.route_id,
-               B.c.service_date == day, B.c.minute == _plan.c.minute)
     )
     return count
 

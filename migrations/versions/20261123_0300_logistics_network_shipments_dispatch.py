@@ -2,7 +2,7 @@
 
 Revision ID: 0300
 Revises: 0002
-Create Date: 2026-11-23 17:46:05.822859
+Create Date: 2026-11-23 17:48:22.382051
 """
 
 from __future__ import annotations
@@ -341,7 +341,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("logistics_shipment_leg", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_logistics_shipment_leg_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_logistics_shipment_leg_run_id"), ["run_id"], unique=False)
 
     op.create_table(
         "logistics_shipment_event",
@@ -382,7 +381,6 @@ def downgrade() -> None:
 
     op.drop_table("logistics_shipment_event")
     with op.batch_alter_table("logistics_shipment_leg", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_logistics_shipment_leg_run_id"))
         batch_op.drop_index(batch_op.f("ix_logistics_shipment_leg_batch_id"))
 
     op.drop_table("logistics_shipment_leg")
