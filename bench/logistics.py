@@ -49,7 +49,7 @@ def _in_thread(fn: Any, *args: Any) -> None:
     def target() -> None:
         try:
             fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=target)

@@ -21,9 +21,9 @@ CANDIDATES: list[tuple[str, int]] = [
 def cjk_font() -> tuple[Path, int]:
     configured = os.environ.get("HUB_CJK_FONT")
     if configured:
-        path, _, index = configured.partition("#")
+        path, _, number = configured.partition("#")
         if Path(path).is_file():
-            return Path(path), int(index or 0)
+            return Path(path), int(number or 0)
     for path, index in CANDIDATES:
         if Path(path).is_file():
             return Path(path), index

@@ -27,7 +27,7 @@ _hook: ReturnHook = LogReturnHook()
 
 def set_return_hook(hook: ReturnHook | None) -> None:
     """Install the shop's refund hook (None restores the logging default)."""
-    global _hook  # noqa: PLW0603 - a process-wide registry, set once at start-up
+    global _hook  # a process-wide registry, set once at start-up
     _hook = hook or LogReturnHook()
 
 

@@ -39,7 +39,7 @@ _sender: NotificationSender = LogSender()
 
 def set_sender(sender: NotificationSender | None) -> None:
     """Install the shop's sender (None restores the log sender)."""
-    global _sender  # noqa: PLW0603 - a process-wide registry, set once at start-up
+    global _sender  # a process-wide registry, set once at start-up
     _sender = sender or LogSender()
 
 

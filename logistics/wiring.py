@@ -24,7 +24,7 @@ async def run_periodically(app: Litestar, interval: float) -> None:
                 result = await return_uncollected(session)
             if result.returned or result.refunds_notified:
                 log.info("logistics_returns", returned=result.returned, refunds_notified=result.refunds_notified)
-        except Exception:  # noqa: BLE001 - a failed run is retried on the next tick
+        except Exception:
             log.warning("logistics_returns_failed", exc_info=True)
 
 

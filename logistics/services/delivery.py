@@ -157,7 +157,8 @@ class LogisticsDelivery:
                    Region.township_id == village.township_id).order_by(LogisticsNode.id)))
         net = await load_network(session, [p.id for p in points], {w.county_id for w in workshops.values()})
         loads = await open_parcels(session, [p.id for p in points])
-        offered, refused = [], []
+        offered: list[PointOption] = []
+        declined: list[PointOption] = []
         for point in points:
             result = self.evaluate(net, point, workshops, grouped, loads.get(point.id, 0), now)
             ready_at = max(result.ready.values()) if result.ready and result.refusal is None else None
@@ -166,9 +167,9 @@ class LogisticsDelivery:
                 point.opening_hours, point.region_id == village_id, result.refusal is None,
                 local(ready_at).date() if ready_at else None, ready_at, result.free_slots,
                 result.refusal.code if result.refusal else None, result.refusal.reason if result.refusal else None)
-            (refused if result.refusal else offered).append(option)
+            (declined if result.refusal else offered).append(option)
         offered.sort(key=lambda o: (not o.same_village, o.ready_at or now, o.point_id))
-        return PointOptions(village_id, offered, refused)
+        return PointOptions(village_id, offered, declined)
 
     async def quote(self, session: AsyncSession, request: DeliveryRequest, lines: Sequence[ParcelLine],
                     now: dt.datetime | None = None) -> DeliveryQuote:

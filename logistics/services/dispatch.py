@@ -48,11 +48,11 @@ from logistics.schemas import BatchOut, DispatchSummary
 
 MAX_PASSES = 4  # hub → hub → station → point is three legs; one more pass finds nothing and stops
 
-L = ShipmentLeg.__table__
-B = DispatchBatch.__table__
-D = RouteDeparture.__table__
-R = Route.__table__
-S = Shipment.__table__
+L: Table = ShipmentLeg.__table__  # type: ignore[assignment]
+B: Table = DispatchBatch.__table__  # type: ignore[assignment]
+D: Table = RouteDeparture.__table__  # type: ignore[assignment]
+R: Table = Route.__table__  # type: ignore[assignment]
+S: Table = Shipment.__table__  # type: ignore[assignment]
 
 
 async def plan_day(session: AsyncSession, day: dt.date, now: dt.datetime | None = None) -> DispatchSummary:

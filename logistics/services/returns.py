@@ -38,7 +38,7 @@ async def return_uncollected(session: AsyncSession, now: dt.datetime | None = No
         try:
             await sender.send(Notification("parcel_returned", s.id, s.order_id, s.buyer_user_id, s.recipient_phone,
                                            "您的包裹超过取件期限未取，已退回，订单将按规则退款。"))
-        except Exception:  # noqa: BLE001 - a notice is best effort
+        except Exception:
             log.warning("logistics_notification_failed", shipment_id=s.id, exc_info=True)
     notified = await notify_returns(session, now)
     return ReturnRun(len(due), notified)
@@ -53,7 +53,7 @@ async def notify_returns(session: AsyncSession, now: dt.datetime) -> int:
     for shipment_id, order_id in pending:
         try:
             await hook.on_parcel_returned(order_id, shipment_id)
-        except Exception:  # noqa: BLE001 - retried on the next run
+        except Exception:
             log.warning("logistics_refund_hook_failed", shipment_id=shipment_id, order_id=order_id, exc_info=True)
             continue
         shipment = await session.get(Shipment, shipment_id)

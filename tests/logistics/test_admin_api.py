@@ -90,7 +90,7 @@ async def test_vehicle_stop_becomes_a_departure(client: AsyncTestClient[Litestar
 
 
 async def test_csv_import_reports_rejected_rows(client: AsyncTestClient[Litestar], db: AsyncSession) -> None:
-    net = await build_net(db)
+    await build_net(db)
     headers = await staff(db)
     csv_text = (
         "code,name,station_code,county,township,village,capacity,opening_hours,contact_phone,is_active\n"

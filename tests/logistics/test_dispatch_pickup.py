@@ -22,7 +22,6 @@ from tests import factories
 from tests.logistics.helpers import Net, at, build_net, line
 
 
-
 class Outbox:
     """The notification sender and refund hook the shop would plug in, recording what they were given."""
 
