@@ -64,7 +64,7 @@ class PointImporter:
         if "village_id" not in header and not {"county", "township", "village"} <= header:
             raise InvalidInput("Give village_id, or county, township and village names.", field="file")
         stations = dict((await self.session.execute(
-            select(LogisticsNode.code, LogisticsNode.id).where(LogisticsNode.kind == NodeKind.STATION))).tuples())
+            select(LogisticsNode.code, LogisticsNode.id).where(LogisticsNode.kind == NodeKind.STATION))).tuples().all())
         created = updated = 0
         rejected: list[RejectedRow] = []
         seen: set[str] = set()

@@ -77,6 +77,7 @@ async def test_vehicle_stop_becomes_a_departure(client: AsyncTestClient[Litestar
     deps = (await db.execute(select(RouteDeparture.weekday, RouteDeparture.minute)
                              .where(RouteDeparture.vehicle_stop_id == stop.json()["id"]))).all()
     assert deps == [(2, 9 * 60 + 15)]
+    await db.commit()  # release SQLite's write lock before the app writes again
     # Tuesday 05:00 order: trunk Tue 08:00 → 10:00 at the station, the van leaves Wednesday 09:15 → 10:00
     quote = await client.post("/api/logistics/quote", json={
         "delivery": {"type": "pickup", "pickup_point_id": point_id},
@@ -103,7 +104,7 @@ async def test_csv_import_reports_rejected_rows(client: AsyncTestClient[Litestar
     )
     response = await client.post("/api/admin/logistics/points/import", headers=headers,
                                  files={"file": ("points.csv", csv_text.encode("utf-8-sig"), "text/csv")})
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {"created": 1, "updated": 1, "rejected": [
         {"row": 3, "reason": "station_code 'NO-SUCH' names no township station"},
         {"row": 4, "reason": "no village 青田县/仁庄镇/不存在村"},
@@ -112,6 +113,7 @@ async def test_csv_import_reports_rejected_rows(client: AsyncTestClient[Litestar
     ]}
     capacity = await db.scalar(select(LogisticsNode.capacity).where(LogisticsNode.code == "XY-PT"))
     assert capacity == 80
+    await db.commit()  # release SQLite's write lock before the app writes again
     no_header = await client.post("/api/admin/logistics/points/import", headers=headers,
                                   files={"file": ("p.csv", b"name\nx\n", "text/csv")})
     assert no_header.status_code == 422
