@@ -38,8 +38,9 @@ CONTROLLER_MODULES = [
     "catalog.controllers",
     "livestream.controllers",
     "search.controllers",
+    "logistics.controllers",
 ]
-WIRING_MODULES: list[str] = ["livestream.wiring", "search.wiring"]
+WIRING_MODULES: list[str] = ["livestream.wiring", "search.wiring", "logistics.wiring"]
 
 
 def _route_handlers() -> list[Any]:
