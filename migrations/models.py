@@ -12,6 +12,12 @@ MODEL_MODULES = [
     "shop.outbox",
     "catalog.models",
     "shop.ledger.models",
+    "shop.vouchers.models",
+    "shop.orders.models",
+    "shop.cart.models",
+    "shop.stock.models",
+    "shop.checkout.models",
+    "shop.payments.models",
 ]
 
 
