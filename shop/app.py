@@ -34,8 +34,13 @@ CONTROLLER_MODULES = [
     "shop.health",
     "shop.accounts.controllers",
     "catalog.controllers",
+    "shop.cart.controllers",
+    "shop.checkout.controllers",
+    "shop.orders.controllers",
+    "shop.payments.controllers",
+    "shop.vouchers.controllers",
 ]
-WIRING_MODULES: list[str] = []
+WIRING_MODULES: list[str] = ["shop.stock.wiring"]
 
 
 def _route_handlers() -> list[Any]:

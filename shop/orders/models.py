@@ -13,7 +13,8 @@ from shop.db import Base, BigIntId, IdMixin, TimestampMixin, utcnow
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=32, validate_strings=True, values_callable=lambda e: [m.value for m in e])
+    return Enum(cls, native_enum=False, length=32, validate_strings=True,
+                values_callable=lambda e: [m.value for m in e])
 
 
 class OrderStatus(enum.StrEnum):
@@ -60,7 +61,9 @@ class Order(IdMixin, TimestampMixin, Base):
     shipping_fen: Mapped[int] = mapped_column(Integer, default=0)
     total_fen: Mapped[int] = mapped_column(Integer)
     refunded_fen: Mapped[int] = mapped_column(Integer, default=0)
-    voucher_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("voucher.id", ondelete="RESTRICT"), default=None)
+    voucher_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("voucher.id", ondelete="RESTRICT"), default=None
+    )
     reserved_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     paid_at: Mapped[dt.datetime | None] = mapped_column(default=None)
@@ -112,7 +115,9 @@ class Refund(IdMixin, Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     stripe_refund_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
-    lines: Mapped[list[RefundLine]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="RefundLine.id")
+    lines: Mapped[list[RefundLine]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="RefundLine.id"
+    )
 
 
 class RefundLine(IdMixin, Base):
