@@ -38,7 +38,7 @@ class CartService:
             cart = await self._by_buyer(caller.id)
             anonymous = await self._by_token(token)
             if cart is None and (create or anonymous is not None):
-                cart = Cart(buyer_id=caller.id)
+                cart = Cart(buyer_id=caller.id, lines=[])
                 self.session.add(cart)
                 await self.session.flush()
             if cart is not None and anonymous is not None:
@@ -46,7 +46,7 @@ class CartService:
             return cart
         cart = await self._by_token(token)
         if cart is None and create:
-            cart = Cart(token=secrets.token_urlsafe(24))
+            cart = Cart(token=secrets.token_urlsafe(24), lines=[])
             self.session.add(cart)
             await self.session.flush()
         return cart
