@@ -136,9 +136,10 @@ class PaymentService:
                            extra={"reason": "wrong_payment_method"})
         if order.status is not OrderStatus.PENDING_PAYMENT:
             states.ensure_transition(order, OrderStatus.PAID)
+        total_fen, buyer_id = order.total_fen, order.buyer_id
         await self.session.rollback()  # no transaction held open across the network call
         gateway = StripeGateway(self.settings.stripe)
-        intent = await gateway.create_intent(order.id, order.total_fen, order.buyer_id)
+        intent = await gateway.create_intent(order_id, total_fen, buyer_id)
         order = await load_order(self.session, order_id, lock=True)
         if order.stripe_payment_intent_id is None:
             order.stripe_payment_intent_id = intent.id

@@ -8,6 +8,7 @@ a failure only cancels an order still awaiting payment.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import stripe
@@ -53,12 +54,15 @@ class WebhookService:
             raise BadWebhook("The webhook body is not a Stripe event.", field="body") from exc
 
     async def handle(self, payload: bytes, signature: str | None) -> WebhookAck:
-        event = self.verify(payload, signature)
-        event_id, event_type = str(event["id"]), str(event["type"])
+        self.verify(payload, signature)
+        event = json.loads(payload)  # verified above; plain dicts are easier to read than StripeObjects
+        event_id, event_type = str(event.get("id", "")), str(event.get("type", ""))
+        if not event_id or not isinstance(event.get("data"), dict):
+            raise BadWebhook("The webhook body is not a Stripe event.", field="body")
         if await self.session.get(ProcessedStripeEvent, event_id) is not None:
             await self.session.rollback()
             return WebhookAck(True, event_id, "duplicate")
-        obj = event["data"]["object"]
+        obj = event["data"].get("object") or {}
         order = await self._order_for(obj) if event_type.startswith("payment_intent.") else None
         outcome, paid, other, refund_needed = "ignored", None, None, False
         try:

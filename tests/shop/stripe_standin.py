@@ -68,6 +68,15 @@ class StripeStandIn:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def reset(self) -> None:
+        """Forget everything: each test's database starts its ids at 1 again, so its keys would collide."""
+        with self._lock:
+            self.intents.clear()
+            self.refunds.clear()
+            self.requests.clear()
+            self._idempotent.clear()
+            self.fail_next = 0
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
