@@ -96,6 +96,11 @@ class CheckoutService:
     async def _checkout(
         self, caller: Caller, data: CheckoutIn, cart_token: str | None, store: IdempotencyStore, now: dt.datetime,
     ) -> OrderOut:
+        delivery = data.delivery
+        if delivery.method == "pickup" and delivery.pickup_point_id is None:
+            raise InvalidInput("Choose a pickup point.", field="delivery.pickup_point_id")
+        if delivery.method == "home" and delivery.address is None:
+            raise InvalidInput("Home delivery needs an address.", field="delivery.address")
         wanted, cart_id = await self._wanted(caller, data, cart_token, now)
         wanted.sort(key=lambda w: w.variant_id)
         rows = {r.id: r for r in (await self.session.execute(
@@ -114,9 +119,6 @@ class CheckoutService:
                 raise Conflict(f"“{row.title}” is no longer on sale.", field=want.field,
                                extra={"reason": "not_on_sale", "variant_id": want.variant_id})
         priced = [PricedLine(i, rows[w.variant_id].price_fen, w.quantity) for i, w in enumerate(wanted)]
-        delivery = data.delivery
-        if delivery.method == "home" and delivery.address is None:
-            raise InvalidInput("Home delivery needs an address.", field="delivery.address")
         quote = await get_quoter().quote(
             self.session,
             DeliveryRequest(delivery.method, delivery.pickup_point_id,

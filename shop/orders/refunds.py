@@ -83,7 +83,8 @@ class RefundService:
         self, caller: Caller, order: Order, wanted: list[tuple[OrderLine, int]], target: OrderStatus, reason: str,
     ) -> tuple[Refund, events.OrderEvent]:
         now = utcnow()
-        refund = Refund(order_id=order.id, amount_fen=0, reason=reason[:200], created_by=caller.id, created_at=now)
+        refund = Refund(order_id=order.id, amount_fen=0, reason=reason[:200], created_by=caller.id, created_at=now,
+                        lines=[])
         self.session.add(refund)
         await self.session.flush()
         ledger_by_id = {ll.id: ll for ll in ledger_lines(order)}

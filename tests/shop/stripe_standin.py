@@ -54,11 +54,11 @@ class StripeStandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 status, body = standin.handle("GET", self.path, {}, None, self.headers.get("Authorization"))
                 self._send(status, body)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = _nest(parse_qsl(self.rfile.read(length).decode()))
                 status, body = standin.handle("POST", self.path, form, self.headers.get("Idempotency-Key"),
