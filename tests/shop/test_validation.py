@@ -118,7 +118,8 @@ async def test_order_routes_404_409_and_bad_values(client: AsyncTestClient[Lites
                                                  "valid_from": "2026-02-01T00:00:00Z",
                                                  "valid_until": "2026-01-01T00:00:00Z"}, headers=admin)
     assert r.status_code == 422 and _fields(r.json()) == ["valid_until"]
-    r = await client.post("/api/vouchers", json={"code": "VOUCHER2", "kind": "percent", "valid_from": "2026-01-01T00:00:00Z",
+    r = await client.post("/api/vouchers", json={"code": "VOUCHER2", "kind": "percent",
+                                                 "valid_from": "2026-01-01T00:00:00Z",
                                                  "valid_until": "2026-02-01T00:00:00Z"}, headers=admin)
     assert r.status_code == 422 and _fields(r.json()) == ["percent_bp"]
 
