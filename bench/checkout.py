@@ -35,6 +35,7 @@ DB_NAME = "hub_bench_checkout"
 SECRET = "bench-secret-key-0123456789abcdef0123456789"
 PRODUCTS = 200
 BUYERS = 400
+SERVER_LOG = "/tmp/hub-bench-checkout-server.log"
 
 
 async def _admin(sql: str) -> None:
@@ -140,10 +141,11 @@ def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": _db_url(), "SECRET_KEY": SECRET, "APP_ENV": "production",
            "DATABASE_POOL_SIZE": "20", "DATABASE_MAX_OVERFLOW": "10"}
     env.pop("REDIS_URL", None)
+    log = open(SERVER_LOG, "wb")  # noqa: SIM115 - handed to the child process, which outlives this function
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "shop.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+         "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "75"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
 
 
@@ -167,19 +169,30 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+async def _post(client: httpx.AsyncClient, url: str, body: Any, token: str) -> httpx.Response:
+    """POST with an Idempotency-Key, retried with the same key on a dropped connection (as a real client would)."""
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
+    for attempt in range(3):
+        try:
+            return await client.post(url, json=body, headers=headers)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
 async def _checkout_and_pay(client: httpx.AsyncClient, token: str, kiosk: str, variant: int, qty: int
                             ) -> tuple[int, float, float]:
     """(status of checkout, checkout seconds, payment seconds)."""
     body = {"delivery": {"method": "pickup", "pickup_point_id": 1}, "payment_method": "offline",
             "lines": [{"variant_id": variant, "quantity": qty}]}
     t0 = time.perf_counter()
-    r = await client.post("/api/checkout", json=body, headers={"Authorization": f"Bearer {token}",
-                                                               "Idempotency-Key": uuid.uuid4().hex})
+    r = await _post(client, "/api/checkout", body, token)
     t1 = time.perf_counter()
     if r.status_code != 201:
         return r.status_code, t1 - t0, 0.0
-    p = await client.post(f"/api/orders/{r.json()['id']}/payments/offline",
-                          headers={"Authorization": f"Bearer {kiosk}", "Idempotency-Key": uuid.uuid4().hex})
+    p = await _post(client, f"/api/orders/{r.json()['id']}/payments/offline", None, kiosk)
     t2 = time.perf_counter()
     if p.status_code != 200:
         raise RuntimeError(f"payment failed: {p.status_code} {p.text[:200]}")

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import StockLevel
@@ -37,6 +37,20 @@ class StockService:
     async def reserve(self, order_id: int, requests: Sequence[StockRequest], expires_at: dt.datetime) -> None:
         """Hold units for each line (across the variant's locations, lowest id first) or refuse with 409."""
         variant_ids = sorted({r.variant_id for r in requests})
+        # Fast refusal without waiting for the row lock: when a live sale has sold out, the many late buyers are
+        # told at once instead of queueing behind the lock holders. (Units only come back by release or refund;
+        # a buyer refused in that instant was refused truthfully.) The locked check below is the one that counts.
+        unlocked = dict((await self.session.execute(
+            select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+            .where(StockLevel.variant_id.in_(variant_ids)).group_by(StockLevel.variant_id)
+        )).tuples().all())
+        wanted: dict[int, int] = {}
+        for req in requests:
+            wanted[req.variant_id] = wanted.get(req.variant_id, 0) + req.quantity
+        for req in requests:
+            have = int(unlocked.get(req.variant_id) or 0)
+            if have < wanted[req.variant_id]:
+                raise self._out_of_stock(req, have)
         rows = (await self.session.execute(
             select(StockLevel.id, StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved)
             .where(StockLevel.variant_id.in_(variant_ids)).order_by(StockLevel.id).with_for_update()
@@ -57,11 +71,7 @@ class StockService:
                 if remaining == 0:
                     break
             if remaining:
-                left = req.quantity - remaining
-                raise Conflict(
-                    f"Out of stock: only {left} of “{req.title}” left, {req.quantity} asked.",
-                    field="lines", extra={"reason": "out_of_stock", "variant_id": req.variant_id, "available": left},
-                )
+                raise self._out_of_stock(req, req.quantity - remaining)
         for level_id, req, qty in sorted(plan, key=lambda p: p[0]):
             result = await self.session.execute(
                 update(StockLevel).where(StockLevel.id == level_id, StockLevel.on_hand - StockLevel.reserved >= qty)
@@ -75,6 +85,14 @@ class StockService:
                              variant_id=req.variant_id, quantity=qty, expires_at=expires_at)
             for level_id, req, qty in plan
         ])
+
+    @staticmethod
+    def _out_of_stock(req: StockRequest, available: int) -> Conflict:
+        return Conflict(
+            f"Out of stock: only {max(available, 0)} of “{req.title}” left, {req.quantity} asked.",
+            field="lines", extra={"reason": "out_of_stock", "variant_id": req.variant_id,
+                                  "available": max(available, 0)},
+        )
 
     async def _active(self, order_id: int) -> list[StockReservation]:
         return list((await self.session.scalars(
