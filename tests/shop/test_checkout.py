@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from litestar import Litestar
@@ -118,3 +119,17 @@ async def test_out_of_stock_and_unsellable_are_409_and_change_nothing(
         "out_of_stock", shop.sugar.variant.id, 50)
     assert await _orders(session) == 0
     assert await stock_of(session, shop.tea.variant.id) == (20, 0)
+
+
+async def test_concurrent_retries_with_one_key_make_one_order(
+    client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop,
+) -> None:
+    # given a phone on a bad network firing the same checkout 5 times at once
+    h = shop.h(shop.buyer, **{"Idempotency-Key": "flaky-network"})
+    body = checkout_body((shop.sugar.variant.id, 3))
+    responses = await asyncio.gather(*(client.post("/api/checkout", json=body, headers=h) for _ in range(5)))
+    # then every answer is the same order and 3 units are held once
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert await _orders(session) == 1
+    assert await stock_of(session, shop.sugar.variant.id) == (50, 3)
