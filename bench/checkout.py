@@ -101,9 +101,16 @@ async def seed(flash_buyers: int) -> dict[str, Any]:
         brand = Brand(name="丽水山坊", slug="lishui")
         s.add_all([village, brand])
         await s.flush()
-        workshop = Workshop(name="知味红·红糖工坊", village_id=village.id, county_id=county.id,
-                            workshop_type=WorkshopType.MATERIAL_PROCESSING, operator_kind=OperatorKind.VILLAGE_COMPANY,
-                            operator_name="强村公司", benefit_models=["labour"], service_fee_bp=500)
+        workshop = Workshop(
+            name="知味红·红糖工坊",
+            village_id=village.id,
+            county_id=county.id,
+            workshop_type=WorkshopType.MATERIAL_PROCESSING,
+            operator_kind=OperatorKind.VILLAGE_COMPANY,
+            operator_name="强村公司",
+            benefit_models=["labour"],
+            service_fee_bp=500,
+        )
         s.add(workshop)
         await s.flush()
         location = StockLocation(name="工坊仓", kind=LocationKind.WORKSHOP_STORE, workshop_id=workshop.id)
@@ -112,40 +119,78 @@ async def seed(flash_buyers: int) -> dict[str, Any]:
         variant_ids = []
         for i in range(PRODUCTS + 1):
             price = 1000 + 37 * i
-            product = Product(workshop_id=workshop.id, brand_id=brand.id, title=f"红糖{i}", min_price_fen=price,
-                              variants=[ProductVariant(sku=f"B-{i}", name="500g", price_fen=price, weight_g=500)])
+            product = Product(
+                workshop_id=workshop.id,
+                brand_id=brand.id,
+                title=f"红糖{i}",
+                min_price_fen=price,
+                variants=[ProductVariant(sku=f"B-{i}", name="500g", price_fen=price, weight_g=500)],
+            )
             s.add(product)
             await s.flush()
             variant_ids.append(product.variants[0].id)
         # plenty for the sustained run; the last variant is the flash-sale one with 100 units (set later)
-        await s.execute(insert(StockLevel), [
-            {"variant_id": v, "location_id": location.id, "on_hand": 10_000_000, "reserved": 0} for v in variant_ids
-        ])
+        await s.execute(
+            insert(StockLevel),
+            [{"variant_id": v, "location_id": location.id, "on_hand": 10_000_000, "reserved": 0} for v in variant_ids],
+        )
         pw = hash_password("bench-password")
         n_users = BUYERS + flash_buyers
-        await s.execute(insert(User), [
-            {"username": f"buyer{i}", "display_name": "买家", "password_hash": pw, "role": Role.BUYER}
-            for i in range(n_users)
-        ] + [{"username": "kiosk", "display_name": "展厅", "password_hash": pw, "role": Role.KIOSK}])
+        await s.execute(
+            insert(User),
+            [
+                {"username": f"buyer{i}", "display_name": "买家", "password_hash": pw, "role": Role.BUYER}
+                for i in range(n_users)
+            ]
+            + [{"username": "kiosk", "display_name": "展厅", "password_hash": pw, "role": Role.KIOSK}],
+        )
         await s.commit()
         users = (await s.execute(select(User.id, User.role).order_by(User.id))).all()
     await engine.dispose()
     ttl = dt.timedelta(hours=2)
     tokens = [issue_token(uid, role, SECRET, ttl) for uid, role in users]
-    return {"sustained_variants": variant_ids[:-1], "flash_variant": variant_ids[-1],
-            "buyer_tokens": tokens[:BUYERS], "flash_tokens": tokens[BUYERS:BUYERS + flash_buyers],
-            "kiosk_token": tokens[-1]}
+    return {
+        "sustained_variants": variant_ids[:-1],
+        "flash_variant": variant_ids[-1],
+        "buyer_tokens": tokens[:BUYERS],
+        "flash_tokens": tokens[BUYERS : BUYERS + flash_buyers],
+        "kiosk_token": tokens[-1],
+    }
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": _db_url(), "SECRET_KEY": SECRET, "APP_ENV": "production",
-           "DATABASE_POOL_SIZE": "20", "DATABASE_MAX_OVERFLOW": "10"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _db_url(),
+        "SECRET_KEY": SECRET,
+        "APP_ENV": "production",
+        "DATABASE_POOL_SIZE": "20",
+        "DATABASE_MAX_OVERFLOW": "10",
+    }
     env.pop("REDIS_URL", None)
     log = open(SERVER_LOG, "wb")  # noqa: SIM115 - handed to the child process, which outlives this function
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "shop.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "75"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "shop.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--timeout-keep-alive",
+            "75",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -182,11 +227,15 @@ async def _post(client: httpx.AsyncClient, url: str, body: Any, token: str) -> h
     raise AssertionError("unreachable")
 
 
-async def _checkout_and_pay(client: httpx.AsyncClient, token: str, kiosk: str, variant: int, qty: int
-                            ) -> tuple[int, float, float]:
+async def _checkout_and_pay(
+    client: httpx.AsyncClient, token: str, kiosk: str, variant: int, qty: int
+) -> tuple[int, float, float]:
     """(status of checkout, checkout seconds, payment seconds)."""
-    body = {"delivery": {"method": "pickup", "pickup_point_id": 1}, "payment_method": "offline",
-            "lines": [{"variant_id": variant, "quantity": qty}]}
+    body = {
+        "delivery": {"method": "pickup", "pickup_point_id": 1},
+        "payment_method": "offline",
+        "lines": [{"variant_id": variant, "quantity": qty}],
+    }
     t0 = time.perf_counter()
     r = await _post(client, "/api/checkout", body, token)
     t1 = time.perf_counter()
@@ -207,13 +256,18 @@ async def sustained(base: str, data: dict[str, Any], duration: float, concurrenc
     errors = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
         async def loop(stop_at: float, record: bool) -> None:
             nonlocal errors
             while time.perf_counter() < stop_at:
                 try:
                     status, c, p = await _checkout_and_pay(
-                        client, rng.choice(data["buyer_tokens"]), data["kiosk_token"],
-                        rng.choice(data["sustained_variants"]), rng.randint(1, 2))
+                        client,
+                        rng.choice(data["buyer_tokens"]),
+                        data["kiosk_token"],
+                        rng.choice(data["sustained_variants"]),
+                        rng.randint(1, 2),
+                    )
                 except (httpx.HTTPError, RuntimeError):
                     errors += 1
                     continue
@@ -233,12 +287,17 @@ async def sustained(base: str, data: dict[str, Any], duration: float, concurrenc
         elapsed = time.perf_counter() - started
     requests = len(checkout_lat) + len(pay_lat)
     return {
-        "paid_checkouts": len(paid), "seconds": round(elapsed, 2), "paid_per_s": round(len(paid) / elapsed, 1),
-        "requests_per_s": round(requests / elapsed, 1), "errors": errors,
-        "paid_p50_ms": round(_pct(paid, 50) * 1000, 1), "paid_p99_ms": round(_pct(paid, 99) * 1000, 1),
+        "paid_checkouts": len(paid),
+        "seconds": round(elapsed, 2),
+        "paid_per_s": round(len(paid) / elapsed, 1),
+        "requests_per_s": round(requests / elapsed, 1),
+        "errors": errors,
+        "paid_p50_ms": round(_pct(paid, 50) * 1000, 1),
+        "paid_p99_ms": round(_pct(paid, 99) * 1000, 1),
         "checkout_p50_ms": round(_pct(checkout_lat, 50) * 1000, 1),
         "checkout_p99_ms": round(_pct(checkout_lat, 99) * 1000, 1),
-        "payment_p50_ms": round(_pct(pay_lat, 50) * 1000, 1), "payment_p99_ms": round(_pct(pay_lat, 99) * 1000, 1),
+        "payment_p50_ms": round(_pct(pay_lat, 50) * 1000, 1),
+        "payment_p99_ms": round(_pct(pay_lat, 99) * 1000, 1),
         "mean_paid_ms": round(statistics.fmean(paid) * 1000, 1) if paid else 0.0,
     }
 
@@ -254,6 +313,7 @@ async def flash_sale(base: str, data: dict[str, Any], units: int, in_flight: int
     gate = asyncio.Semaphore(in_flight)
     statuses: list[int] = []
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+
         async def buyer(token: str) -> None:
             async with gate:
                 status, _, _ = await _checkout_and_pay(client, token, data["kiosk_token"], variant, 1)
@@ -265,19 +325,29 @@ async def flash_sale(base: str, data: dict[str, Any], units: int, in_flight: int
     conn = await asyncpg.connect(f"{PG_SERVER}/{DB_NAME}")
     try:
         on_hand, reserved = await conn.fetchrow(
-            "SELECT on_hand, reserved FROM stock_level WHERE variant_id = $1", variant)
+            "SELECT on_hand, reserved FROM stock_level WHERE variant_id = $1", variant
+        )
         paid_units = await conn.fetchval(
             "SELECT coalesce(sum(l.quantity), 0) FROM order_line l JOIN shop_order o ON o.id = l.order_id "
-            "WHERE l.variant_id = $1 AND o.status = 'paid'", variant)
+            "WHERE l.variant_id = $1 AND o.status = 'paid'",
+            variant,
+        )
         active = await conn.fetchval(
-            "SELECT count(*) FROM stock_reservation WHERE variant_id = $1 AND state = 'active'", variant)
+            "SELECT count(*) FROM stock_reservation WHERE variant_id = $1 AND state = 'active'", variant
+        )
     finally:
         await conn.close()
     return {
-        "buyers": len(data["flash_tokens"]), "units": units, "paid_units": int(paid_units),
-        "oversold": max(0, int(paid_units) - units), "refused_409": statuses.count(409),
-        "other_status": len([s for s in statuses if s not in (201, 409)]), "stock_left": on_hand,
-        "reserved_left": reserved, "active_reservations": active, "settle_s": round(settle, 2),
+        "buyers": len(data["flash_tokens"]),
+        "units": units,
+        "paid_units": int(paid_units),
+        "oversold": max(0, int(paid_units) - units),
+        "refused_409": statuses.count(409),
+        "other_status": len([s for s in statuses if s not in (201, 409)]),
+        "stock_left": on_hand,
+        "reserved_left": reserved,
+        "active_reservations": active,
+        "settle_s": round(settle, 2),
     }
 
 
@@ -328,8 +398,12 @@ def main() -> None:
     print(f"{'metric'.ljust(width)}  {'value':>16}  target")
     for name, value, target in rows:
         print(f"{name.ljust(width)}  {value:>16}  {target}")
-    print(json.dumps({"bench": "checkout", "workers": args.workers, "concurrency": args.concurrency, **result},
-                     ensure_ascii=False))
+    print(
+        json.dumps(
+            {"bench": "checkout", "workers": args.workers, "concurrency": args.concurrency, **result},
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -56,11 +56,17 @@ class CartService:
         for line in anonymous.lines:
             mine = by_variant.get(line.variant_id)
             if mine is None:
-                cart.lines.append(CartLine(
-                    variant_id=line.variant_id, quantity=line.quantity, unit_price_fen=line.unit_price_fen,
-                    live_session_id=line.live_session_id, streamer_user_id=line.streamer_user_id,
-                    commission_bp=line.commission_bp, added_at=line.added_at,
-                ))
+                cart.lines.append(
+                    CartLine(
+                        variant_id=line.variant_id,
+                        quantity=line.quantity,
+                        unit_price_fen=line.unit_price_fen,
+                        live_session_id=line.live_session_id,
+                        streamer_user_id=line.streamer_user_id,
+                        commission_bp=line.commission_bp,
+                        added_at=line.added_at,
+                    )
+                )
                 continue
             mine.quantity = min(MAX_LINE_QUANTITY, mine.quantity + line.quantity)
             if line.added_at >= mine.added_at and line.live_session_id is not None:  # last touch wins
@@ -129,10 +135,13 @@ class CartService:
         return cart, line
 
     async def _sellable_variant(self, variant_id: int) -> ProductVariant:
-        row = (await self.session.execute(
-            select(ProductVariant, Product.status).join(Product, Product.id == ProductVariant.product_id)
-            .where(ProductVariant.id == variant_id)
-        )).first()
+        row = (
+            await self.session.execute(
+                select(ProductVariant, Product.status)
+                .join(Product, Product.id == ProductVariant.product_id)
+                .where(ProductVariant.id == variant_id)
+            )
+        ).first()
         if row is None:
             raise NotFound(f"No product variant {variant_id}.", field="variant_id")
         variant, status = row
@@ -148,23 +157,44 @@ class CartService:
         info: dict[int, tuple[int, str, str, int]] = {}
         available: dict[int, int] = {}
         if variant_ids:
-            rows = (await self.session.execute(
-                select(ProductVariant.id, ProductVariant.product_id, Product.title, ProductVariant.name,
-                       ProductVariant.price_fen)
-                .join(Product, Product.id == ProductVariant.product_id).where(ProductVariant.id.in_(variant_ids))
-            )).all()
+            rows = (
+                await self.session.execute(
+                    select(
+                        ProductVariant.id,
+                        ProductVariant.product_id,
+                        Product.title,
+                        ProductVariant.name,
+                        ProductVariant.price_fen,
+                    )
+                    .join(Product, Product.id == ProductVariant.product_id)
+                    .where(ProductVariant.id.in_(variant_ids))
+                )
+            ).all()
             info = {r.id: (r.product_id, r.title, r.name, r.price_fen) for r in rows}
-            stock = (await self.session.execute(
-                select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
-                .where(StockLevel.variant_id.in_(variant_ids)).group_by(StockLevel.variant_id)
-            )).all()
+            stock = (
+                await self.session.execute(
+                    select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+                    .where(StockLevel.variant_id.in_(variant_ids))
+                    .group_by(StockLevel.variant_id)
+                )
+            ).all()
             available = {variant: int(units or 0) for variant, units in stock}
         lines = []
         for line in cart.lines:
             product_id, title, name, price = info.get(line.variant_id, (0, "", "", line.unit_price_fen))
-            lines.append(CartLineOut(line.id, line.variant_id, product_id, title, name, line.quantity,
-                                     line.unit_price_fen, price, price * line.quantity,
-                                     available.get(line.variant_id, 0), line.live_session_id))
-        return CartOut(cart.id, cart.token, lines, sum(x.line_total_fen for x in lines),
-                       sum(x.quantity for x in lines))
-
+            lines.append(
+                CartLineOut(
+                    line.id,
+                    line.variant_id,
+                    product_id,
+                    title,
+                    name,
+                    line.quantity,
+                    line.unit_price_fen,
+                    price,
+                    price * line.quantity,
+                    available.get(line.variant_id, 0),
+                    line.live_session_id,
+                )
+            )
+        return CartOut(cart.id, cart.token, lines, sum(x.line_total_fen for x in lines), sum(x.quantity for x in lines))

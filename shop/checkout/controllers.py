@@ -18,15 +18,26 @@ IdempotencyKey = Parameter(header="Idempotency-Key", default=None, max_length=12
 class CheckoutController(Controller):
     tags = ["checkout"]
 
-    @post("/api/checkout", guards=[requires_login], status_code=201,
-          summary="Check out the cart (or `lines`): an order awaiting payment, stock held for 15 minutes")
-    async def checkout(self, db_session: AsyncSession, caller: Caller, data: CheckoutIn,
-                       idempotency_key: str | None = IdempotencyKey, x_cart_token: str | None = TokenHeader,
-                       hub_cart: str | None = TokenCookie) -> OrderOut:
+    @post(
+        "/api/checkout",
+        guards=[requires_login],
+        status_code=201,
+        summary="Check out the cart (or `lines`): an order awaiting payment, stock held for 15 minutes",
+    )
+    async def checkout(
+        self,
+        db_session: AsyncSession,
+        caller: Caller,
+        data: CheckoutIn,
+        idempotency_key: str | None = IdempotencyKey,
+        x_cart_token: str | None = TokenHeader,
+        hub_cart: str | None = TokenCookie,
+    ) -> OrderOut:
         """409 with `reason` when stock runs out or a voucher is used up; same Idempotency-Key and body → the same
         order; same key, other body → 409."""
         return await CheckoutService(db_session).checkout(
-            caller, data, cart_token=cart_token(x_cart_token, hub_cart), idempotency_key=idempotency_key)
+            caller, data, cart_token=cart_token(x_cart_token, hub_cart), idempotency_key=idempotency_key
+        )
 
 
 route_handlers = [CheckoutController]

@@ -57,16 +57,12 @@ class DeliveryQuote:
 
 
 class DeliveryQuoter(Protocol):
-    async def quote(
-        self, session: AsyncSession, request: DeliveryRequest, lines: Sequence[QuoteLine]
-    ) -> DeliveryQuote:
+    async def quote(self, session: AsyncSession, request: DeliveryRequest, lines: Sequence[QuoteLine]) -> DeliveryQuote:
         """Price and validate the delivery; raise shop.errors.InvalidInput/NotFound naming the field."""
 
 
 class FlatRateQuoter:
-    async def quote(
-        self, session: AsyncSession, request: DeliveryRequest, lines: Sequence[QuoteLine]
-    ) -> DeliveryQuote:
+    async def quote(self, session: AsyncSession, request: DeliveryRequest, lines: Sequence[QuoteLine]) -> DeliveryQuote:
         if request.method == "pickup":
             if request.pickup_point_id is None:
                 raise InvalidInput("Choose a pickup point.", field="delivery.pickup_point_id")

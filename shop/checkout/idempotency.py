@@ -45,20 +45,33 @@ class IdempotencyStore:
         """The stored response for this key, or None; a 409 if the key was used with another request."""
         if self.key is None:
             return None
-        row = (await self.session.execute(
-            select(IdempotencyRecord.request_hash, IdempotencyRecord.response)
-            .where(IdempotencyRecord.scope == self.scope, IdempotencyRecord.key == self.key)
-        )).first()
+        row = (
+            await self.session.execute(
+                select(IdempotencyRecord.request_hash, IdempotencyRecord.response).where(
+                    IdempotencyRecord.scope == self.scope, IdempotencyRecord.key == self.key
+                )
+            )
+        ).first()
         if row is None:
             return None
         if row.request_hash != self.hash:
-            raise Conflict("This Idempotency-Key was already used with a different request.",
-                           field="Idempotency-Key", extra={"reason": "idempotency_key_reused"})
+            raise Conflict(
+                "This Idempotency-Key was already used with a different request.",
+                field="Idempotency-Key",
+                extra={"reason": "idempotency_key_reused"},
+            )
         return dict(row.response)
 
     def remember(self, status_code: int, response: Any) -> None:
         """Add the record to the current transaction (it commits with the effect it describes)."""
         if self.key is None:
             return
-        self.session.add(IdempotencyRecord(scope=self.scope, key=self.key, request_hash=self.hash,
-                                           status_code=status_code, response=msgspec.to_builtins(response)))
+        self.session.add(
+            IdempotencyRecord(
+                scope=self.scope,
+                key=self.key,
+                request_hash=self.hash,
+                status_code=status_code,
+                response=msgspec.to_builtins(response),
+            )
+        )

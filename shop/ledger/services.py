@@ -58,7 +58,7 @@ def unit_amounts(net_fen: int, quantity: int) -> list[int]:
 
 def refund_amount_for_units(net_fen: int, quantity: int, refunded_before_qty: int, refund_qty: int) -> int:
     units = unit_amounts(net_fen, quantity)
-    return sum(units[refunded_before_qty:refunded_before_qty + refund_qty])
+    return sum(units[refunded_before_qty : refunded_before_qty + refund_qty])
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +82,21 @@ def payment_entries(
         split = split_line(line.net_fen, line.service_fee_bp, line.commission_bp)
         rows.extend(_rows_for(order_id, line, split.by_kind(), at, sign=1, refund_id=None))
     if shipping_fen:
-        rows.append(LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=shipping_fen, occurred_at=at, order_id=order_id,
-                                note="运费"))
+        rows.append(
+            LedgerEntry(
+                kind=LedgerKind.SHIPPING, amount_fen=shipping_fen, occurred_at=at, order_id=order_id, note="运费"
+            )
+        )
     return rows
 
 
 def refund_entries(
-    order_id: int, refund_id: int, line: LedgerLine, refunded_before: int, refunded_after: int, at: dt.datetime,
+    order_id: int,
+    refund_id: int,
+    line: LedgerLine,
+    refunded_before: int,
+    refunded_after: int,
+    at: dt.datetime,
 ) -> list[LedgerEntry]:
     original = split_line(line.net_fen, line.service_fee_bp, line.commission_bp)
     amounts = refund_share(original, line.net_fen, refunded_before, refunded_after)
@@ -96,12 +104,23 @@ def refund_entries(
 
 
 def shipping_refund_entry(order_id: int, refund_id: int, shipping_fen: int, at: dt.datetime) -> LedgerEntry:
-    return LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=-shipping_fen, occurred_at=at, order_id=order_id,
-                       refund_id=refund_id, note="退运费")
+    return LedgerEntry(
+        kind=LedgerKind.SHIPPING,
+        amount_fen=-shipping_fen,
+        occurred_at=at,
+        order_id=order_id,
+        refund_id=refund_id,
+        note="退运费",
+    )
 
 
 def _rows_for(
-    order_id: int, line: LedgerLine, amounts: dict[LedgerKind, int], at: dt.datetime, *, sign: int,
+    order_id: int,
+    line: LedgerLine,
+    amounts: dict[LedgerKind, int],
+    at: dt.datetime,
+    *,
+    sign: int,
     refund_id: int | None,
 ) -> list[LedgerEntry]:
     rows = []
@@ -113,11 +132,19 @@ def _rows_for(
         if kind is LedgerKind.SERVICE_FEE and amount == 0 and line.service_fee_bp == 0:
             continue
         rate = {LedgerKind.SERVICE_FEE: line.service_fee_bp, LedgerKind.STREAMER_COMMISSION: line.commission_bp}
-        rows.append(LedgerEntry(
-            kind=kind, amount_fen=sign * amount, occurred_at=at, order_id=order_id, order_line_id=line.id,
-            refund_id=refund_id, workshop_id=line.workshop_id,
-            streamer_user_id=line.streamer_user_id if kind is LedgerKind.STREAMER_COMMISSION else None,
-            live_session_id=line.live_session_id, rate_bp=rate.get(kind),
-            note="退款冲销" if sign < 0 else "",
-        ))
+        rows.append(
+            LedgerEntry(
+                kind=kind,
+                amount_fen=sign * amount,
+                occurred_at=at,
+                order_id=order_id,
+                order_line_id=line.id,
+                refund_id=refund_id,
+                workshop_id=line.workshop_id,
+                streamer_user_id=line.streamer_user_id if kind is LedgerKind.STREAMER_COMMISSION else None,
+                live_session_id=line.live_session_id,
+                rate_bp=rate.get(kind),
+                note="退款冲销" if sign < 0 else "",
+            )
+        )
     return rows

@@ -36,8 +36,13 @@ class Sender(Protocol):
 
 class LogSender:
     async def send(self, notification: Notification) -> None:
-        log.info("notification", kind=notification.kind.value, user_id=notification.user_id,
-                 order_id=notification.order_id, **notification.data)
+        log.info(
+            "notification",
+            kind=notification.kind.value,
+            user_id=notification.user_id,
+            order_id=notification.order_id,
+            **notification.data,
+        )
 
 
 class MemorySender:

@@ -61,8 +61,14 @@ def on_order_refunded(fn: Subscriber) -> Subscriber:
 
 def record(session: AsyncSession, event: OrderEvent) -> OrderEvent:
     """Write the outbox row in the caller's transaction; dispatch after the commit."""
-    emit(session, topic=ORDERS_TOPIC, entity="order", entity_id=event.order_id, reason=event.name,
-         payload={"buyer_id": event.buyer_id, **event.payload})
+    emit(
+        session,
+        topic=ORDERS_TOPIC,
+        entity="order",
+        entity_id=event.order_id,
+        reason=event.name,
+        payload={"buyer_id": event.buyer_id, **event.payload},
+    )
     return event
 
 
@@ -74,5 +80,10 @@ async def dispatch(events: list[OrderEvent]) -> None:
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:
-                log.warning("order_event_subscriber_failed", event_name=event.name, order_id=event.order_id,
-                            subscriber=getattr(fn, "__qualname__", repr(fn)), error=str(exc)[:200])
+                log.warning(
+                    "order_event_subscriber_failed",
+                    event_name=event.name,
+                    order_id=event.order_id,
+                    subscriber=getattr(fn, "__qualname__", repr(fn)),
+                    error=str(exc)[:200],
+                )

@@ -13,8 +13,9 @@ from shop.db import Base, BigIntId, IdMixin, TimestampMixin, utcnow
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=32, validate_strings=True,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls, native_enum=False, length=32, validate_strings=True, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class OrderStatus(enum.StrEnum):

@@ -46,22 +46,33 @@ class ReceiptService:
             elif row.kind is LedgerKind.SHIPPING:
                 shipping += row.amount_fen
         workshop_ids = sorted({ln.workshop_id for ln in order.lines})
-        workshops = {w.id: w for w in (await self.session.scalars(
-            select(Workshop).where(Workshop.id.in_(workshop_ids)))).all()}
+        workshops = {
+            w.id: w for w in (await self.session.scalars(select(Workshop).where(Workshop.id.in_(workshop_ids)))).all()
+        }
         streamer_ids = sorted({sid for sid, _ in to_streamer})
         names: dict[int, str] = {}
         if streamer_ids:
-            rows_ = (await self.session.execute(
-                select(User.id, User.display_name).where(User.id.in_(streamer_ids)))).all()
+            rows_ = (
+                await self.session.execute(select(User.id, User.display_name).where(User.id.in_(streamer_ids)))
+            ).all()
             names = {uid: name for uid, name in rows_}
         workshop_shares = []
         for wid in workshop_ids:
             w = workshops.get(wid)
             models = [str(m) for m in (w.benefit_models if w else [])]
-            workshop_shares.append(WorkshopShare(wid, w.name if w else "", to_workshop.get(wid, 0), models,
-                                                 [BENEFIT_LABELS.get(m, m) for m in models]))
-        streamers = [StreamerShare(sid, str(names.get(sid, "")), session_id, amount)
-                     for (sid, session_id), amount in sorted(to_streamer.items(), key=lambda kv: kv[0][0])]
+            workshop_shares.append(
+                WorkshopShare(
+                    wid,
+                    w.name if w else "",
+                    to_workshop.get(wid, 0),
+                    models,
+                    [BENEFIT_LABELS.get(m, m) for m in models],
+                )
+            )
+        streamers = [
+            StreamerShare(sid, str(names.get(sid, "")), session_id, amount)
+            for (sid, session_id), amount in sorted(to_streamer.items(), key=lambda kv: kv[0][0])
+        ]
         parts = [f"工坊 {format_yuan(sum(s.amount_fen for s in workshop_shares))}"]
         if streamers:
             parts.append(f"村播 {format_yuan(sum(s.amount_fen for s in streamers))}")
@@ -69,5 +80,16 @@ class ReceiptService:
         if shipping:
             parts.append(f"运费 {format_yuan(shipping)}")
         summary = "本次购买：" + "，".join(parts) if rows else "订单尚未付款，暂无资金去向。"
-        return ReceiptOut(order.id, order.status, order.paid_at, order.total_fen, order.refunded_fen,
-                          [line_out(ln) for ln in order.lines], workshop_shares, streamers, centre, shipping, summary)
+        return ReceiptOut(
+            order.id,
+            order.status,
+            order.paid_at,
+            order.total_fen,
+            order.refunded_fen,
+            [line_out(ln) for ln in order.lines],
+            workshop_shares,
+            streamers,
+            centre,
+            shipping,
+            summary,
+        )

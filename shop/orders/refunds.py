@@ -35,8 +35,9 @@ class RefundService:
 
     def _wanted(self, order: Order, data: RefundIn) -> list[tuple[OrderLine, int]]:
         if data.lines is None:
-            return [(ln, ln.quantity - ln.refunded_quantity) for ln in order.lines
-                    if ln.quantity > ln.refunded_quantity]
+            return [
+                (ln, ln.quantity - ln.refunded_quantity) for ln in order.lines if ln.quantity > ln.refunded_quantity
+            ]
         by_id = {ln.id: ln for ln in order.lines}
         wanted: dict[int, int] = {}
         for i, item in enumerate(data.lines):
@@ -75,16 +76,31 @@ class RefundService:
             await self._refund_at_stripe(order, refund)
         await events.dispatch([event])
         await notify(NotificationKind.ORDER_REFUNDED, order.buyer_id, order.id, amount_fen=refund.amount_fen)
-        return RefundOut(refund.id, order.id, refund.amount_fen, refund.shipping_fen,
-                         [{"line_id": rl.order_line_id, "quantity": rl.quantity, "amount_fen": rl.amount_fen}
-                          for rl in refund.lines], order.status, refund.stripe_refund_id)
+        return RefundOut(
+            refund.id,
+            order.id,
+            refund.amount_fen,
+            refund.shipping_fen,
+            [
+                {"line_id": rl.order_line_id, "quantity": rl.quantity, "amount_fen": rl.amount_fen}
+                for rl in refund.lines
+            ],
+            order.status,
+            refund.stripe_refund_id,
+        )
 
     async def _apply(
-        self, caller: Caller, order: Order, wanted: list[tuple[OrderLine, int]], target: OrderStatus, reason: str,
+        self,
+        caller: Caller,
+        order: Order,
+        wanted: list[tuple[OrderLine, int]],
+        target: OrderStatus,
+        reason: str,
     ) -> tuple[Refund, events.OrderEvent]:
         now = utcnow()
-        refund = Refund(order_id=order.id, amount_fen=0, reason=reason[:200], created_by=caller.id, created_at=now,
-                        lines=[])
+        refund = Refund(
+            order_id=order.id, amount_fen=0, reason=reason[:200], created_by=caller.id, created_at=now, lines=[]
+        )
         self.session.add(refund)
         await self.session.flush()
         ledger_by_id = {ll.id: ll for ll in ledger_lines(order)}
@@ -92,8 +108,9 @@ class RefundService:
         payload_lines = []
         for line, qty in sorted(wanted, key=lambda w: w[0].id):
             amount = refund_amount_for_units(line.net_fen, line.quantity, line.refunded_quantity, qty)
-            rows = refund_entries(order.id, refund.id, ledger_by_id[line.id], line.refunded_fen,
-                                  line.refunded_fen + amount, now)
+            rows = refund_entries(
+                order.id, refund.id, ledger_by_id[line.id], line.refunded_fen, line.refunded_fen + amount, now
+            )
             self.session.add_all(rows)
             commission = sum(-r.amount_fen for r in rows if r.kind.value == "streamer_commission")
             line.refunded_quantity += qty
@@ -101,30 +118,58 @@ class RefundService:
             refund.lines.append(RefundLine(order_line_id=line.id, quantity=qty, amount_fen=amount))
             refund.amount_fen += amount
             await stock.return_units(line.id, qty)
-            payload_lines.append({"line_id": line.id, "variant_id": line.variant_id, "workshop_id": line.workshop_id,
-                                  "quantity": qty, "amount_fen": amount, "live_session_id": line.live_session_id,
-                                  "streamer_user_id": line.streamer_user_id, "commission_fen": commission,
-                                  "original_commission_fen": split_line(line.net_fen, line.service_fee_bp,
-                                                                        line.commission_bp).commission_fen})
+            payload_lines.append(
+                {
+                    "line_id": line.id,
+                    "variant_id": line.variant_id,
+                    "workshop_id": line.workshop_id,
+                    "quantity": qty,
+                    "amount_fen": amount,
+                    "live_session_id": line.live_session_id,
+                    "streamer_user_id": line.streamer_user_id,
+                    "commission_fen": commission,
+                    "original_commission_fen": split_line(
+                        line.net_fen, line.service_fee_bp, line.commission_bp
+                    ).commission_fen,
+                }
+            )
         if target is OrderStatus.REFUNDED and order.shipping_fen:
             refund.shipping_fen = order.shipping_fen
             refund.amount_fen += order.shipping_fen
             self.session.add(shipping_refund_entry(order.id, refund.id, order.shipping_fen, now))
         order.refunded_fen += refund.amount_fen
         states.move(order, target)
-        audit.record(self.session, actor_id=caller.id, action="refund", entity="order", entity_id=order.id,
-                     changes={"refund_id": refund.id, "amount_fen": refund.amount_fen, "status": target.value})
-        event = events.record(self.session, events.OrderEvent(events.ORDER_REFUNDED, order.id, order.buyer_id, {
-            "refund_id": refund.id, "amount_fen": refund.amount_fen, "shipping_fen": refund.shipping_fen,
-            "fully_refunded": target is OrderStatus.REFUNDED, "lines": payload_lines,
-        }))
+        audit.record(
+            self.session,
+            actor_id=caller.id,
+            action="refund",
+            entity="order",
+            entity_id=order.id,
+            changes={"refund_id": refund.id, "amount_fen": refund.amount_fen, "status": target.value},
+        )
+        event = events.record(
+            self.session,
+            events.OrderEvent(
+                events.ORDER_REFUNDED,
+                order.id,
+                order.buyer_id,
+                {
+                    "refund_id": refund.id,
+                    "amount_fen": refund.amount_fen,
+                    "shipping_fen": refund.shipping_fen,
+                    "fully_refunded": target is OrderStatus.REFUNDED,
+                    "lines": payload_lines,
+                },
+            ),
+        )
         return refund, event
 
     async def _refund_at_stripe(self, order: Order, refund: Refund) -> None:
         try:
             gateway = StripeGateway(self.settings.stripe)
-            refund.stripe_refund_id = await gateway.refund(order.stripe_payment_intent_id or "", refund.amount_fen,
-                                                           f"hub-refund-{refund.id}")
+            refund.stripe_refund_id = await gateway.refund(
+                order.stripe_payment_intent_id or "", refund.amount_fen, f"hub-refund-{refund.id}"
+            )
             await self.session.commit()
         except Exception as exc:
             await self.session.rollback()

@@ -54,10 +54,17 @@ async def cancel_locked(session: AsyncSession, order: Order, reason: str, actor_
     order.cancel_reason = reason[:200]
     await StockService(session).release(order.id)
     await VoucherService(session).release(order.id)
-    audit.record(session, actor_id=actor_id, action="cancel", entity="order", entity_id=order.id,
-                 changes={"reason": reason[:200]})
-    return events.record(session, events.OrderEvent(events.ORDER_CANCELLED, order.id, order.buyer_id,
-                                                    {"reason": reason[:200]}))
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="cancel",
+        entity="order",
+        entity_id=order.id,
+        changes={"reason": reason[:200]},
+    )
+    return events.record(
+        session, events.OrderEvent(events.ORDER_CANCELLED, order.id, order.buyer_id, {"reason": reason[:200]})
+    )
 
 
 class OrderService:
@@ -73,12 +80,19 @@ class OrderService:
     async def history(self, caller: Caller, limit: int, offset: int) -> tuple[list[OrderOut], int]:
         where = Order.buyer_id == caller.id
         total = await self.session.scalar(select(func.count()).select_from(Order).where(where)) or 0
-        orders = (await self.session.scalars(
-            select(Order).where(where).order_by(Order.id.desc()).limit(limit).offset(offset))).all()
+        orders = (
+            await self.session.scalars(select(Order).where(where).order_by(Order.id.desc()).limit(limit).offset(offset))
+        ).all()
         return [order_out(o) for o in orders], total
 
     async def staff_list(
-        self, caller: Caller, *, status: OrderStatus | None, workshop_id: int | None, limit: int, offset: int,
+        self,
+        caller: Caller,
+        *,
+        status: OrderStatus | None,
+        workshop_id: int | None,
+        limit: int,
+        offset: int,
     ) -> tuple[list[OrderOut], int]:
         conditions: list[ColumnElement[bool]] = []
         if caller.role is Role.WORKSHOP_MANAGER:
@@ -88,13 +102,17 @@ class OrderService:
         else:
             scope = [workshop_id] if workshop_id else []
         if scope or caller.role is Role.WORKSHOP_MANAGER:
-            conditions.append(exists(select(OrderLine.id).where(OrderLine.order_id == Order.id,
-                                                                OrderLine.workshop_id.in_(scope))))
+            conditions.append(
+                exists(select(OrderLine.id).where(OrderLine.order_id == Order.id, OrderLine.workshop_id.in_(scope)))
+            )
         if status is not None:
             conditions.append(Order.status == status)
         total = await self.session.scalar(select(func.count()).select_from(Order).where(*conditions)) or 0
-        orders = (await self.session.scalars(
-            select(Order).where(*conditions).order_by(Order.id.desc()).limit(limit).offset(offset))).all()
+        orders = (
+            await self.session.scalars(
+                select(Order).where(*conditions).order_by(Order.id.desc()).limit(limit).offset(offset)
+            )
+        ).all()
         return [order_out(o) for o in orders], total
 
     async def change_status(self, caller: Caller, order_id: int, target: OrderStatus, note: str = "") -> OrderOut:
@@ -105,19 +123,31 @@ class OrderService:
             raise Forbidden(f"Order {order_id} has lines from workshops you do not manage.")
         if target not in states.STAFF_TARGETS:
             states.ensure_transition(order, target)  # a 409 naming the states if it is not even allowed
-            raise Forbidden(f"Use the payment, cancel or refund call to move an order to {target.value}.",
-                            field="status")
+            raise Forbidden(
+                f"Use the payment, cancel or refund call to move an order to {target.value}.", field="status"
+            )
         before = order.status
         states.move(order, target)
-        audit.record(self.session, actor_id=caller.id, action="status", entity="order", entity_id=order.id,
-                     changes={"status": [before.value, target.value], "note": note})
-        event = events.record(self.session, events.OrderEvent(events.ORDER_STATUS_CHANGED, order.id, order.buyer_id,
-                                                               {"from": before.value, "to": target.value}))
+        audit.record(
+            self.session,
+            actor_id=caller.id,
+            action="status",
+            entity="order",
+            entity_id=order.id,
+            changes={"status": [before.value, target.value], "note": note},
+        )
+        event = events.record(
+            self.session,
+            events.OrderEvent(
+                events.ORDER_STATUS_CHANGED, order.id, order.buyer_id, {"from": before.value, "to": target.value}
+            ),
+        )
         await self.session.commit()
         await events.dispatch([event])
         if target is OrderStatus.READY_FOR_PICKUP:
-            await notify(NotificationKind.READY_FOR_PICKUP, order.buyer_id, order.id,
-                         pickup_point_id=order.pickup_point_id)
+            await notify(
+                NotificationKind.READY_FOR_PICKUP, order.buyer_id, order.id, pickup_point_id=order.pickup_point_id
+            )
         return order_out(order)
 
     async def cancel(self, caller: Caller, order_id: int, reason: str) -> OrderOut:
@@ -134,15 +164,25 @@ class OrderService:
     async def expire_due(self, now: dt.datetime | None = None, limit: int = 200) -> int:
         """Cancel unpaid orders whose reservation ran out; each in its own short transaction."""
         now = now or utcnow()
-        due = list((await self.session.scalars(
-            select(Order.id).where(Order.status == OrderStatus.PENDING_PAYMENT, Order.reserved_until < now)
-            .order_by(Order.id).limit(limit))).all())
+        due = list(
+            (
+                await self.session.scalars(
+                    select(Order.id)
+                    .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.reserved_until < now)
+                    .order_by(Order.id)
+                    .limit(limit)
+                )
+            ).all()
+        )
         await self.session.rollback()
         expired = 0
         for order_id in due:
             order = await load_order(self.session, order_id, lock=True)
-            if order.status is not OrderStatus.PENDING_PAYMENT or order.reserved_until is None \
-                    or order.reserved_until >= now:
+            if (
+                order.status is not OrderStatus.PENDING_PAYMENT
+                or order.reserved_until is None
+                or order.reserved_until >= now
+            ):
                 await self.session.rollback()  # paid or cancelled meanwhile
                 continue
             event = await cancel_locked(self.session, order, "reservation expired", None)

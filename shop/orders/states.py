@@ -23,8 +23,9 @@ FULFILMENT: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
 }
-REFUNDABLE = frozenset({S.PAID, S.PACKED, S.SHIPPED, S.READY_FOR_PICKUP, S.COLLECTED, S.DELIVERED,
-                        S.PARTIALLY_REFUNDED})
+REFUNDABLE = frozenset(
+    {S.PAID, S.PACKED, S.SHIPPED, S.READY_FOR_PICKUP, S.COLLECTED, S.DELIVERED, S.PARTIALLY_REFUNDED}
+)
 # Staff move orders along the fulfilment path; payment, cancellation and refunds have their own calls.
 STAFF_TARGETS = frozenset({S.PACKED, S.SHIPPED, S.READY_FOR_PICKUP, S.COLLECTED, S.DELIVERED})
 
@@ -42,7 +43,8 @@ def ensure_transition(order: Order, target: OrderStatus) -> None:
         allowed = ", ".join(sorted(s.value for s in allowed_next(order))) or "none"
         raise Conflict(
             f"Order {order.id} cannot go from {order.status.value} to {target.value} (allowed next: {allowed}).",
-            field="status", extra={"reason": "invalid_transition", "from": order.status.value, "to": target.value},
+            field="status",
+            extra={"reason": "invalid_transition", "from": order.status.value, "to": target.value},
         )
 
 

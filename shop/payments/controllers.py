@@ -20,21 +20,44 @@ from shop.settings import Settings
 class PaymentController(Controller):
     tags = ["payments"]
 
-    @post("/api/orders/{order_id:int}/payments/offline", status_code=200,
-          guards=[requires(Role.CENTRE_ADMIN, Role.WORKSHOP_MANAGER, Role.KIOSK)],
-          summary="Staff confirm an offline payment (kiosk counter / pickup point): the order is paid")
-    async def confirm_offline(self, db_session: AsyncSession, settings: Settings, caller: Caller, order_id: int,
-                              idempotency_key: str | None = IdempotencyKey) -> OrderOut:
+    @post(
+        "/api/orders/{order_id:int}/payments/offline",
+        status_code=200,
+        guards=[requires(Role.CENTRE_ADMIN, Role.WORKSHOP_MANAGER, Role.KIOSK)],
+        summary="Staff confirm an offline payment (kiosk counter / pickup point): the order is paid",
+    )
+    async def confirm_offline(
+        self,
+        db_session: AsyncSession,
+        settings: Settings,
+        caller: Caller,
+        order_id: int,
+        idempotency_key: str | None = IdempotencyKey,
+    ) -> OrderOut:
         return await PaymentService(db_session, settings).confirm_offline(caller, order_id, idempotency_key)
 
-    @post("/api/orders/{order_id:int}/payments/stripe", status_code=200, guards=[requires_login],
-          summary="Start paying with Stripe (card, Alipay, WeChat Pay): the PaymentIntent's client secret")
-    async def start_stripe(self, db_session: AsyncSession, settings: Settings, caller: Caller, order_id: int,
-                           idempotency_key: str | None = IdempotencyKey) -> StripePaymentOut:
+    @post(
+        "/api/orders/{order_id:int}/payments/stripe",
+        status_code=200,
+        guards=[requires_login],
+        summary="Start paying with Stripe (card, Alipay, WeChat Pay): the PaymentIntent's client secret",
+    )
+    async def start_stripe(
+        self,
+        db_session: AsyncSession,
+        settings: Settings,
+        caller: Caller,
+        order_id: int,
+        idempotency_key: str | None = IdempotencyKey,
+    ) -> StripePaymentOut:
         return await PaymentService(db_session, settings).start_stripe(caller, order_id, idempotency_key)
 
-    @post("/api/payments/stripe/webhook", opt={**PUBLIC, "no_rate_limit": True}, status_code=200,
-          summary="Stripe webhook (signature verified on the raw body)")
+    @post(
+        "/api/payments/stripe/webhook",
+        opt={**PUBLIC, "no_rate_limit": True},
+        status_code=200,
+        summary="Stripe webhook (signature verified on the raw body)",
+    )
     async def webhook(
         self, db_session: AsyncSession, settings: Settings, request: Request[Any, Any, Any]
     ) -> WebhookAck:

@@ -25,8 +25,10 @@ CURRENCY = "cny"
 @functools.cache
 def _client(secret_key: str, api_base: str | None) -> stripe.StripeClient:
     return stripe.StripeClient(
-        secret_key, base_addresses={"api": api_base} if api_base else None,
-        http_client=stripe.HTTPXClient(timeout=10), max_network_retries=2,
+        secret_key,
+        base_addresses={"api": api_base} if api_base else None,
+        http_client=stripe.HTTPXClient(timeout=10),
+        max_network_retries=2,
     )
 
 
@@ -40,7 +42,9 @@ class StripeGateway:
         try:
             return await self.client.v1.payment_intents.create_async(
                 params={
-                    "amount": amount_fen, "currency": CURRENCY, "allowed_payment_method_types": PAYMENT_METHOD_TYPES,
+                    "amount": amount_fen,
+                    "currency": CURRENCY,
+                    "allowed_payment_method_types": PAYMENT_METHOD_TYPES,
                     "metadata": {"order_id": str(order_id), "buyer_id": str(buyer_id)},
                     "description": f"共富工坊订单 {order_id}",
                 },

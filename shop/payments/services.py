@@ -34,23 +34,50 @@ log = structlog.get_logger(__name__)
 
 
 def ledger_lines(order: Order) -> list[LedgerLine]:
-    return [LedgerLine(ln.id, ln.workshop_id, ln.net_fen, ln.service_fee_bp, ln.commission_bp, ln.streamer_user_id,
-                       ln.live_session_id) for ln in order.lines]
+    return [
+        LedgerLine(
+            ln.id,
+            ln.workshop_id,
+            ln.net_fen,
+            ln.service_fee_bp,
+            ln.commission_bp,
+            ln.streamer_user_id,
+            ln.live_session_id,
+        )
+        for ln in order.lines
+    ]
 
 
 def paid_event(order: Order) -> events.OrderEvent:
     lines = []
     for ln in order.lines:
         split = split_line(ln.net_fen, ln.service_fee_bp, ln.commission_bp)
-        lines.append({"line_id": ln.id, "variant_id": ln.variant_id, "product_id": ln.product_id,
-                      "workshop_id": ln.workshop_id, "quantity": ln.quantity, "net_fen": ln.net_fen,
-                      "live_session_id": ln.live_session_id, "streamer_user_id": ln.streamer_user_id,
-                      "commission_fen": split.commission_fen})
-    return events.OrderEvent(events.ORDER_PAID, order.id, order.buyer_id, {
-        "total_fen": order.total_fen, "shipping_fen": order.shipping_fen,
-        "delivery_method": order.delivery_method.value, "pickup_point_id": order.pickup_point_id,
-        "paid_at": order.paid_at.isoformat() if order.paid_at else None, "lines": lines,
-    })
+        lines.append(
+            {
+                "line_id": ln.id,
+                "variant_id": ln.variant_id,
+                "product_id": ln.product_id,
+                "workshop_id": ln.workshop_id,
+                "quantity": ln.quantity,
+                "net_fen": ln.net_fen,
+                "live_session_id": ln.live_session_id,
+                "streamer_user_id": ln.streamer_user_id,
+                "commission_fen": split.commission_fen,
+            }
+        )
+    return events.OrderEvent(
+        events.ORDER_PAID,
+        order.id,
+        order.buyer_id,
+        {
+            "total_fen": order.total_fen,
+            "shipping_fen": order.shipping_fen,
+            "delivery_method": order.delivery_method.value,
+            "pickup_point_id": order.pickup_point_id,
+            "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+            "lines": lines,
+        },
+    )
 
 
 async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -> events.OrderEvent | None:
@@ -71,8 +98,14 @@ async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -
     order.paid_confirmed_by = actor_id
     order.reserved_until = None
     session.add_all(payment_entries(order.id, ledger_lines(order), order.shipping_fen, now))
-    audit.record(session, actor_id=actor_id, action="paid", entity="order", entity_id=order.id,
-                 changes={"method": order.payment_method.value, "total_fen": order.total_fen})
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="paid",
+        entity="order",
+        entity_id=order.id,
+        changes={"method": order.payment_method.value, "total_fen": order.total_fen},
+    )
     return events.record(session, paid_event(order))
 
 
@@ -90,8 +123,9 @@ class PaymentService:
 
     async def confirm_offline(self, caller: Caller, order_id: int, idempotency_key: str | None) -> OrderOut:
         """Staff confirm that the buyer paid at the kiosk counter or the pickup point (到店付款)."""
-        store = IdempotencyStore(self.session, f"user:{caller.id}", idempotency_key,
-                                 f"POST /api/orders/{order_id}/payments/offline", {})
+        store = IdempotencyStore(
+            self.session, f"user:{caller.id}", idempotency_key, f"POST /api/orders/{order_id}/payments/offline", {}
+        )
         if (stored := await store.replay()) is not None:
             await self.session.rollback()
             return msgspec.convert(stored, OrderOut)
@@ -102,8 +136,11 @@ class PaymentService:
             if caller.role is not Role.KIOSK and not can_manage(caller, order):
                 raise Forbidden(f"Order {order_id} has lines from workshops you do not manage.")
             if order.payment_method is not PaymentMethod.OFFLINE:
-                raise Conflict(f"Order {order_id} is paid through {order.payment_method.value}, not offline.",
-                               field="payment_method", extra={"reason": "wrong_payment_method"})
+                raise Conflict(
+                    f"Order {order_id} is paid through {order.payment_method.value}, not offline.",
+                    field="payment_method",
+                    extra={"reason": "wrong_payment_method"},
+                )
             if order.status is not OrderStatus.PENDING_PAYMENT:
                 states.ensure_transition(order, OrderStatus.PAID)
             event = await mark_paid(self.session, order, caller.id)
@@ -123,8 +160,9 @@ class PaymentService:
 
     async def start_stripe(self, caller: Caller, order_id: int, idempotency_key: str | None) -> StripePaymentOut:
         """Create (or return) the order's PaymentIntent; the page confirms it with Stripe.js."""
-        store = IdempotencyStore(self.session, f"user:{caller.id}", idempotency_key,
-                                 f"POST /api/orders/{order_id}/payments/stripe", {})
+        store = IdempotencyStore(
+            self.session, f"user:{caller.id}", idempotency_key, f"POST /api/orders/{order_id}/payments/stripe", {}
+        )
         if (stored := await store.replay()) is not None:
             await self.session.rollback()
             return msgspec.convert(stored, StripePaymentOut)
@@ -132,8 +170,11 @@ class PaymentService:
         if order.buyer_id != caller.id:
             raise NotFound(f"No order {order_id}.", field="order_id")
         if order.payment_method is not PaymentMethod.STRIPE:
-            raise Conflict(f"Order {order_id} is to be paid offline.", field="payment_method",
-                           extra={"reason": "wrong_payment_method"})
+            raise Conflict(
+                f"Order {order_id} is to be paid offline.",
+                field="payment_method",
+                extra={"reason": "wrong_payment_method"},
+            )
         if order.status is not OrderStatus.PENDING_PAYMENT:
             states.ensure_transition(order, OrderStatus.PAID)
         total_fen, buyer_id = order.total_fen, order.buyer_id
@@ -143,8 +184,15 @@ class PaymentService:
         order = await load_order(self.session, order_id, lock=True)
         if order.stripe_payment_intent_id is None:
             order.stripe_payment_intent_id = intent.id
-        result = StripePaymentOut(order.id, intent.id, intent.client_secret, order.total_fen, CURRENCY,
-                                  PAYMENT_METHOD_TYPES, self.settings.stripe.publishable_key)
+        result = StripePaymentOut(
+            order.id,
+            intent.id,
+            intent.client_secret,
+            order.total_fen,
+            CURRENCY,
+            PAYMENT_METHOD_TYPES,
+            self.settings.stripe.publishable_key,
+        )
         store.remember(200, result)
         try:
             await self.session.commit()

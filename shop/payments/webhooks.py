@@ -83,8 +83,11 @@ class WebhookService:
                     outcome = "cancelled"
                 else:
                     outcome = "stale_" + order.status.value
-            self.session.add(ProcessedStripeEvent(event_id=event_id, event_type=event_type[:64],
-                                                  order_id=order.id if order else None, outcome=outcome))
+            self.session.add(
+                ProcessedStripeEvent(
+                    event_id=event_id, event_type=event_type[:64], order_id=order.id if order else None, outcome=outcome
+                )
+            )
             await self.session.commit()
         except IntegrityError:
             await self.session.rollback()  # the same event was applied concurrently
@@ -98,15 +101,17 @@ class WebhookService:
         if other is not None:
             await events.dispatch([other])
         if order is not None and refund_needed:
-            await self._refund_late_payment(order, int(obj.get("amount_received") or obj.get("amount") or 0),
-                                            str(obj["id"]))
+            await self._refund_late_payment(
+                order, int(obj.get("amount_received") or obj.get("amount") or 0), str(obj["id"])
+            )
         return WebhookAck(True, event_id, outcome)
 
     async def _order_for(self, intent: Any) -> Order | None:
         order_id = (intent.get("metadata") or {}).get("order_id")
         if order_id is None or not str(order_id).isdigit():
             order_id = await self.session.scalar(
-                select(Order.id).where(Order.stripe_payment_intent_id == str(intent.get("id"))))
+                select(Order.id).where(Order.stripe_payment_intent_id == str(intent.get("id")))
+            )
         if order_id is None:
             return None
         try:

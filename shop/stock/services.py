@@ -40,10 +40,17 @@ class StockService:
         # Fast refusal without waiting for the row lock: when a live sale has sold out, the many late buyers are
         # told at once instead of queueing behind the lock holders. (Units only come back by release or refund;
         # a buyer refused in that instant was refused truthfully.) The locked check below is the one that counts.
-        unlocked = dict((await self.session.execute(
-            select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
-            .where(StockLevel.variant_id.in_(variant_ids)).group_by(StockLevel.variant_id)
-        )).tuples().all())
+        unlocked = dict(
+            (
+                await self.session.execute(
+                    select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+                    .where(StockLevel.variant_id.in_(variant_ids))
+                    .group_by(StockLevel.variant_id)
+                )
+            )
+            .tuples()
+            .all()
+        )
         wanted: dict[int, int] = {}
         for req in requests:
             wanted[req.variant_id] = wanted.get(req.variant_id, 0) + req.quantity
@@ -51,10 +58,14 @@ class StockService:
             have = int(unlocked.get(req.variant_id) or 0)
             if have < wanted[req.variant_id]:
                 raise self._out_of_stock(req, have)
-        rows = (await self.session.execute(
-            select(StockLevel.id, StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved)
-            .where(StockLevel.variant_id.in_(variant_ids)).order_by(StockLevel.id).with_for_update()
-        )).all()
+        rows = (
+            await self.session.execute(
+                select(StockLevel.id, StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved)
+                .where(StockLevel.variant_id.in_(variant_ids))
+                .order_by(StockLevel.id)
+                .with_for_update()
+            )
+        ).all()
         available = {row.id: row.on_hand - row.reserved for row in rows}
         by_variant: dict[int, list[int]] = {}
         for row in rows:
@@ -74,39 +85,56 @@ class StockService:
                 raise self._out_of_stock(req, req.quantity - remaining)
         for level_id, req, qty in sorted(plan, key=lambda p: p[0]):
             result = await self.session.execute(
-                update(StockLevel).where(StockLevel.id == level_id, StockLevel.on_hand - StockLevel.reserved >= qty)
+                update(StockLevel)
+                .where(StockLevel.id == level_id, StockLevel.on_hand - StockLevel.reserved >= qty)
                 .values(reserved=StockLevel.reserved + qty)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]  # only reachable if a caller skipped the lock
-                raise Conflict(f"Out of stock: “{req.title}” just sold out.", field="lines",
-                               extra={"reason": "out_of_stock", "variant_id": req.variant_id, "available": 0})
-        self.session.add_all([
-            StockReservation(order_id=order_id, order_line_id=req.order_line_id, stock_level_id=level_id,
-                             variant_id=req.variant_id, quantity=qty, expires_at=expires_at)
-            for level_id, req, qty in plan
-        ])
+                raise Conflict(
+                    f"Out of stock: “{req.title}” just sold out.",
+                    field="lines",
+                    extra={"reason": "out_of_stock", "variant_id": req.variant_id, "available": 0},
+                )
+        self.session.add_all(
+            [
+                StockReservation(
+                    order_id=order_id,
+                    order_line_id=req.order_line_id,
+                    stock_level_id=level_id,
+                    variant_id=req.variant_id,
+                    quantity=qty,
+                    expires_at=expires_at,
+                )
+                for level_id, req, qty in plan
+            ]
+        )
 
     @staticmethod
     def _out_of_stock(req: StockRequest, available: int) -> Conflict:
         return Conflict(
             f"Out of stock: only {max(available, 0)} of “{req.title}” left, {req.quantity} asked.",
-            field="lines", extra={"reason": "out_of_stock", "variant_id": req.variant_id,
-                                  "available": max(available, 0)},
+            field="lines",
+            extra={"reason": "out_of_stock", "variant_id": req.variant_id, "available": max(available, 0)},
         )
 
     async def _active(self, order_id: int) -> list[StockReservation]:
-        return list((await self.session.scalars(
-            select(StockReservation).where(StockReservation.order_id == order_id,
-                                           StockReservation.state == ReservationState.ACTIVE)
-            .order_by(StockReservation.stock_level_id, StockReservation.id)
-        )).all())
+        return list(
+            (
+                await self.session.scalars(
+                    select(StockReservation)
+                    .where(StockReservation.order_id == order_id, StockReservation.state == ReservationState.ACTIVE)
+                    .order_by(StockReservation.stock_level_id, StockReservation.id)
+                )
+            ).all()
+        )
 
     async def release(self, order_id: int) -> int:
         """Give reserved units back to sale (expiry, cancellation, payment failure). Returns units released."""
         released = 0
         for res in await self._active(order_id):
             await self.session.execute(
-                update(StockLevel).where(StockLevel.id == res.stock_level_id)
+                update(StockLevel)
+                .where(StockLevel.id == res.stock_level_id)
                 .values(reserved=StockLevel.reserved - res.quantity)
             )
             res.state = ReservationState.RELEASED
@@ -118,7 +146,8 @@ class StockService:
         committed = 0
         for res in await self._active(order_id):
             await self.session.execute(
-                update(StockLevel).where(StockLevel.id == res.stock_level_id)
+                update(StockLevel)
+                .where(StockLevel.id == res.stock_level_id)
                 .values(on_hand=StockLevel.on_hand - res.quantity, reserved=StockLevel.reserved - res.quantity)
             )
             res.state = ReservationState.COMMITTED
@@ -138,9 +167,12 @@ class StockService:
     async def return_units(self, order_line_id: int, quantity: int) -> None:
         """A refund puts units back on the shelf where they came from (the line's first committed location)."""
         level_id = await self.session.scalar(
-            select(StockReservation.stock_level_id).where(StockReservation.order_line_id == order_line_id,
-                                                          StockReservation.state == ReservationState.COMMITTED)
-            .order_by(StockReservation.stock_level_id).limit(1)
+            select(StockReservation.stock_level_id)
+            .where(
+                StockReservation.order_line_id == order_line_id, StockReservation.state == ReservationState.COMMITTED
+            )
+            .order_by(StockReservation.stock_level_id)
+            .limit(1)
         )
         if level_id is None:
             return

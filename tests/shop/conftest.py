@@ -39,8 +39,14 @@ async def settings(db_url: str, tmp_path: Path, stripe_standin: StripeStandIn) -
     await empty_database(db_url)
     stripe_standin.reset()
     s = make_settings(db_url, tmp_path)
-    s.stripe = s.stripe.model_copy(update={"secret_key": "sk_test_hub", "publishable_key": "pk_test_hub",
-                                           "webhook_secret": WEBHOOK_SECRET, "api_base": stripe_standin.url})
+    s.stripe = s.stripe.model_copy(
+        update={
+            "secret_key": "sk_test_hub",
+            "publishable_key": "pk_test_hub",
+            "webhook_secret": WEBHOOK_SECRET,
+            "api_base": stripe_standin.url,
+        }
+    )
     s.app = s.app.model_copy(update={"inprocess_worker": False, "debug": True})
     return s
 

@@ -36,8 +36,10 @@ class Shop:
     streamer: User
 
     def __post_init__(self) -> None:
-        self._auth = {id(u): factories.auth(u) for u in (self.buyer, self.other_buyer, self.manager, self.admin,
-                                                         self.kiosk, self.streamer)}
+        self._auth = {
+            id(u): factories.auth(u)
+            for u in (self.buyer, self.other_buyer, self.manager, self.admin, self.kiosk, self.streamer)
+        }
 
     def h(self, user: User, **extra: str) -> dict[str, str]:
         return {**self._auth[id(user)], **extra}
@@ -45,8 +47,13 @@ class Shop:
 
 async def make_shop(session: AsyncSession) -> Shop:
     cat = await factories.small_catalogue(session)
-    tea_ws = await factories.workshop(session, cat.village, "松阳茶叶工坊", service_fee_bp=300,
-                                      benefit_models=["guaranteed_purchase", "equity_dividend"])
+    tea_ws = await factories.workshop(
+        session,
+        cat.village,
+        "松阳茶叶工坊",
+        service_fee_bp=300,
+        benefit_models=["guaranteed_purchase", "equity_dividend"],
+    )
     tea = await factories.product(session, tea_ws, cat.sub_brand, "松阳银猴茶", price_fen=1250, on_hand=20)
     buyer = await factories.user(session, Role.BUYER)
     other = await factories.user(session, Role.BUYER)
@@ -59,8 +66,11 @@ async def make_shop(session: AsyncSession) -> Shop:
 
 
 async def stock_of(session: AsyncSession, variant_id: int) -> tuple[int, int]:
-    row = (await session.execute(select(StockLevel.on_hand, StockLevel.reserved)
-                                 .where(StockLevel.variant_id == variant_id))).one()
+    row = (
+        await session.execute(
+            select(StockLevel.on_hand, StockLevel.reserved).where(StockLevel.variant_id == variant_id)
+        )
+    ).one()
     await session.commit()  # never hold SQLite's write lock (or a snapshot) across the app's requests
     return int(row.on_hand), int(row.reserved)
 
@@ -85,8 +95,12 @@ def checkout_body(*lines: tuple[int, int], **extra: Any) -> dict[str, Any]:
 
 def stripe_event(event_type: str, intent: dict[str, Any], event_id: str | None = None) -> bytes:
     event = {
-        "id": event_id or f"evt_test_{next(_event_ids)}", "object": "event", "type": event_type,
-        "created": int(time.time()), "api_version": "2024-06-20", "livemode": False,
+        "id": event_id or f"evt_test_{next(_event_ids)}",
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "api_version": "2024-06-20",
+        "livemode": False,
         "data": {"object": intent},
     }
     return json.dumps(event).encode()

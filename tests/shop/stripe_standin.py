@@ -61,8 +61,9 @@ class StripeStandIn:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = _nest(parse_qsl(self.rfile.read(length).decode()))
-                status, body = standin.handle("POST", self.path, form, self.headers.get("Idempotency-Key"),
-                                              self.headers.get("Authorization"))
+                status, body = standin.handle(
+                    "POST", self.path, form, self.headers.get("Idempotency-Key"), self.headers.get("Authorization")
+                )
                 self._send(status, body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -89,8 +90,9 @@ class StripeStandIn:
         self.server.shutdown()
         self.server.server_close()
 
-    def handle(self, method: str, path: str, form: dict[str, Any], key: str | None,
-               authorization: str | None) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, method: str, path: str, form: dict[str, Any], key: str | None, authorization: str | None
+    ) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.requests.append((method, path, form))
             if not (authorization or "").startswith("Bearer sk_test_"):
@@ -110,22 +112,37 @@ class StripeStandIn:
         if method == "POST" and parts == ["v1", "payment_intents"]:
             pid = f"pi_standin_{next(self._ids)}"
             intent = {
-                "id": pid, "object": "payment_intent", "amount": int(form["amount"]), "currency": form["currency"],
-                "status": "requires_payment_method", "client_secret": f"{pid}_secret_x",
+                "id": pid,
+                "object": "payment_intent",
+                "amount": int(form["amount"]),
+                "currency": form["currency"],
+                "status": "requires_payment_method",
+                "client_secret": f"{pid}_secret_x",
                 "payment_method_types": form.get("allowed_payment_method_types")
-                or form.get("payment_method_types") or ["card"],
-                "metadata": form.get("metadata", {}), "amount_received": 0, "livemode": False,
+                or form.get("payment_method_types")
+                or ["card"],
+                "metadata": form.get("metadata", {}),
+                "amount_received": 0,
+                "livemode": False,
             }
             self.intents[pid] = intent
             return 200, intent
         if method == "GET" and parts[:2] == ["v1", "payment_intents"] and len(parts) == 3:
             intent = self.intents.get(parts[2])
-            return (200, intent) if intent else (404, {"error": {"type": "invalid_request_error",
-                                                                 "message": "No such payment_intent"}})
+            return (
+                (200, intent)
+                if intent
+                else (404, {"error": {"type": "invalid_request_error", "message": "No such payment_intent"}})
+            )
         if method == "POST" and parts == ["v1", "refunds"]:
             rid = f"re_standin_{next(self._ids)}"
-            refund = {"id": rid, "object": "refund", "amount": int(form["amount"]),
-                      "payment_intent": form["payment_intent"], "status": "succeeded"}
+            refund = {
+                "id": rid,
+                "object": "refund",
+                "amount": int(form["amount"]),
+                "payment_intent": form["payment_intent"],
+                "status": "succeeded",
+            }
             self.refunds[rid] = refund
             return 200, refund
         return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL {path}"}}

@@ -19,13 +19,13 @@ from tests import factories
 from tests.shop.helpers import Shop, checkout_body, fetch, stock_of
 
 
-async def _flash_sale(client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop, buyers: int,
-                      units: int) -> None:
+async def _flash_sale(
+    client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop, buyers: int, units: int
+) -> None:
     # given a variant with `units` in stock and `buyers` buyers
     variant_id = shop.sugar.variant.id
     await session.execute(
-        update(StockLevel).where(StockLevel.variant_id == variant_id)
-        .values(on_hand=units, reserved=0)
+        update(StockLevel).where(StockLevel.variant_id == variant_id).values(on_hand=units, reserved=0)
     )
     people = [await factories.user(session, Role.BUYER) for _ in range(buyers)]
     headers = [factories.auth(u) for u in people]
@@ -62,7 +62,10 @@ async def _flash_sale(client: AsyncTestClient[Litestar], session: AsyncSession, 
 
 @pytest.mark.slow
 async def test_200_buyers_for_50_units_on_postgresql(
-    db_url: str, client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop,
+    db_url: str,
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
 ) -> None:
     if db_url.startswith("sqlite"):
         pytest.skip("the 200-buyer run is the PostgreSQL proof; SQLite runs the smaller one below")
@@ -70,7 +73,10 @@ async def test_200_buyers_for_50_units_on_postgresql(
 
 
 async def test_30_buyers_for_10_units(
-    db_url: str, client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop,
+    db_url: str,
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
 ) -> None:
     if not db_url.startswith("sqlite"):
         pytest.skip("PostgreSQL runs the 200-buyer version above")

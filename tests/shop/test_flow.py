@@ -16,15 +16,19 @@ from tests.shop.helpers import PICKUP, Shop, checkout_body, fetch, stock_of
 
 
 async def test_anonymous_cart_merges_at_login_and_checks_out_and_pays(
-    client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop, sent: MemorySender,
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
+    sent: MemorySender,
 ) -> None:
     # given an anonymous visitor with 2 jars of sugar in a cart, and a logged-in buyer with 1 tea in theirs
     r = await client.post("/api/cart/lines", json={"variant_id": shop.sugar.variant.id, "quantity": 2})
     assert r.status_code == 201, r.text
     token = r.json()["token"]
     assert r.json()["subtotal_fen"] == 7600
-    r = await client.post("/api/cart/lines", json={"variant_id": shop.tea.variant.id, "quantity": 1},
-                          headers=shop.h(shop.buyer))
+    r = await client.post(
+        "/api/cart/lines", json={"variant_id": shop.tea.variant.id, "quantity": 1}, headers=shop.h(shop.buyer)
+    )
     assert r.json()["token"] is None
     # when the visitor logs in and the page merges the anonymous cart
     r = await client.post("/api/cart/merge", headers=shop.h(shop.buyer, **{"X-Cart-Token": token}))
@@ -32,7 +36,8 @@ async def test_anonymous_cart_merges_at_login_and_checks_out_and_pays(
     assert r.status_code == 200, r.text
     cart = r.json()
     assert sorted((ln["variant_id"], ln["quantity"]) for ln in cart["lines"]) == sorted(
-        [(shop.sugar.variant.id, 2), (shop.tea.variant.id, 1)])
+        [(shop.sugar.variant.id, 2), (shop.tea.variant.id, 1)]
+    )
     assert cart["subtotal_fen"] == 2 * 3800 + 1250
     client.cookies.clear()
     assert (await client.get("/api/cart", headers={"X-Cart-Token": token})).json()["lines"] == []
@@ -41,14 +46,19 @@ async def test_anonymous_cart_merges_at_login_and_checks_out_and_pays(
     paid_events: list[events.OrderEvent] = []
     events.on_order_paid(paid_events.append)
     try:
-        r = await client.post("/api/checkout", json={"delivery": PICKUP, "payment_method": "offline"},
-                              headers=shop.h(shop.buyer))
+        r = await client.post(
+            "/api/checkout", json={"delivery": PICKUP, "payment_method": "offline"}, headers=shop.h(shop.buyer)
+        )
         assert r.status_code == 201, r.text
         order = r.json()
         # then the order awaits payment with the stock held and the cart emptied
         assert order["status"] == "pending_payment"
         assert (order["subtotal_fen"], order["discount_fen"], order["shipping_fen"], order["total_fen"]) == (
-            8850, 0, 0, 8850)
+            8850,
+            0,
+            0,
+            8850,
+        )
         assert order["pickup_point_id"] == 7
         assert await stock_of(session, shop.sugar.variant.id) == (50, 2)
         assert (await client.get("/api/cart", headers=shop.h(shop.buyer))).json()["lines"] == []
@@ -65,8 +75,12 @@ async def test_anonymous_cart_merges_at_login_and_checks_out_and_pays(
     rows = await fetch(session, select(LedgerEntry).where(LedgerEntry.order_id == order["id"]))
     assert sum(r.amount_fen for r in rows) == 8850
     by = {(r.kind.value, r.workshop_id): r.amount_fen for r in rows}
-    assert by == {("service_fee", shop.cat.workshop.id): 380, ("workshop_revenue", shop.cat.workshop.id): 7220,
-                  ("service_fee", shop.tea_workshop.id): 38, ("workshop_revenue", shop.tea_workshop.id): 1212}
+    assert by == {
+        ("service_fee", shop.cat.workshop.id): 380,
+        ("workshop_revenue", shop.cat.workshop.id): 7220,
+        ("service_fee", shop.tea_workshop.id): 38,
+        ("workshop_revenue", shop.tea_workshop.id): 1212,
+    }
     reservations = await fetch(session, select(StockReservation))
     assert {r.state.value for r in reservations} == {"committed"}
     assert [e.order_id for e in paid_events] == [order["id"]]
@@ -79,7 +93,9 @@ async def test_anonymous_cart_merges_at_login_and_checks_out_and_pays(
     assert r.status_code == 200, r.text
     receipt = r.json()
     assert [(w["workshop_id"], w["amount_fen"]) for w in receipt["workshops"]] == [
-        (shop.cat.workshop.id, 7220), (shop.tea_workshop.id, 1212)]
+        (shop.cat.workshop.id, 7220),
+        (shop.tea_workshop.id, 1212),
+    ]
     assert receipt["service_centre_fen"] == 418
     assert receipt["streamers"] == []
     assert receipt["workshops"][1]["benefit_models"] == ["guaranteed_purchase", "equity_dividend"]
@@ -93,14 +109,18 @@ async def test_anonymous_cart_merges_at_login_and_checks_out_and_pays(
 
 
 async def test_home_delivery_charges_the_county_fee_and_it_is_a_shipping_row(
-    client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop,
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
 ) -> None:
     # given a home address in 青田县 (flat fee 800)
     address = {"name": "李四", "phone": "13900000000", "county": "青田县", "detail": "仁庄镇夏严村 12 号"}
     # when the buyer checks out one jar for home delivery and the admin confirms payment
-    r = await client.post("/api/checkout", json=checkout_body((shop.sugar.variant.id, 1),
-                                                              delivery={"method": "home", "address": address}),
-                          headers=shop.h(shop.buyer))
+    r = await client.post(
+        "/api/checkout",
+        json=checkout_body((shop.sugar.variant.id, 1), delivery={"method": "home", "address": address}),
+        headers=shop.h(shop.buyer),
+    )
     assert r.status_code == 201, r.text
     order = r.json()
     assert (order["shipping_fen"], order["total_fen"], order["delivery_method"]) == (800, 4600, "home")
@@ -110,4 +130,7 @@ async def test_home_delivery_charges_the_county_fee_and_it_is_a_shipping_row(
     # then the ledger has a shipping row and adds up to 4600
     rows = await fetch(session, select(LedgerEntry).where(LedgerEntry.order_id == order["id"]))
     assert sorted((r.kind.value, r.amount_fen) for r in rows) == [
-        ("service_fee", 190), ("shipping", 800), ("workshop_revenue", 3610)]
+        ("service_fee", 190),
+        ("shipping", 800),
+        ("workshop_revenue", 3610),
+    ]

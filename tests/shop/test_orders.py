@@ -30,15 +30,18 @@ async def _paid(client: AsyncTestClient[Litestar], shop: Shop, *lines: tuple[int
 
 
 async def test_fulfilment_path_and_invalid_transition_names_the_states(
-    client: AsyncTestClient[Litestar], shop: Shop, sent: MemorySender,
+    client: AsyncTestClient[Litestar],
+    shop: Shop,
+    sent: MemorySender,
 ) -> None:
     order = await _paid(client, shop, (shop.sugar.variant.id, 1))
     url = f"/api/orders/{order['id']}/status"
     # an invalid jump is a 409 naming both states, and nothing changes
     r = await client.post(url, json={"status": "collected"}, headers=shop.h(shop.manager))
     assert r.status_code == 409
-    assert r.json()["detail"] == (f"Order {order['id']} cannot go from paid to collected "
-                                  "(allowed next: packed, partially_refunded, refunded).")
+    assert r.json()["detail"] == (
+        f"Order {order['id']} cannot go from paid to collected (allowed next: packed, partially_refunded, refunded)."
+    )
     assert (r.json()["from"], r.json()["to"]) == ("paid", "collected")
     # the manager of the sugar workshop walks it to collected
     for status in ("packed", "ready_for_pickup", "collected"):
@@ -51,7 +54,8 @@ async def test_fulfilment_path_and_invalid_transition_names_the_states(
 
 
 async def test_manager_sees_and_moves_only_orders_of_their_workshops(
-    client: AsyncTestClient[Litestar], shop: Shop,
+    client: AsyncTestClient[Litestar],
+    shop: Shop,
 ) -> None:
     tea_order = await _paid(client, shop, (shop.tea.variant.id, 1))
     mixed = await _paid(client, shop, (shop.tea.variant.id, 1), (shop.sugar.variant.id, 1))
@@ -61,8 +65,9 @@ async def test_manager_sees_and_moves_only_orders_of_their_workshops(
     # the mixed order has a line from another workshop: the manager may see it but not move it
     r = await client.post(f"/api/orders/{mixed['id']}/status", json={"status": "packed"}, headers=shop.h(shop.manager))
     assert r.status_code == 403
-    r = await client.get("/api/staff/orders", params={"workshop_id": shop.tea_workshop.id},
-                         headers=shop.h(shop.manager))
+    r = await client.get(
+        "/api/staff/orders", params={"workshop_id": shop.tea_workshop.id}, headers=shop.h(shop.manager)
+    )
     assert r.status_code == 403
     everything = (await client.get("/api/staff/orders", headers=shop.h(shop.admin))).json()
     assert everything["total"] == 2
@@ -71,7 +76,9 @@ async def test_manager_sees_and_moves_only_orders_of_their_workshops(
 
 
 async def test_partial_then_full_refund_reverses_stock_ledger_and_calls_the_hook(
-    client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop,
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
 ) -> None:
     # given a paid order of 3 jars (11400) with a 10% voucher-free home delivery (800)
     address = {"name": "王五", "phone": "13700000000", "county": "青田县", "detail": "夏严村 3 号"}
@@ -81,24 +88,30 @@ async def test_partial_then_full_refund_reverses_stock_ledger_and_calls_the_hook
     events.on_order_refunded(refunded.append)
     try:
         # when 1 jar is refunded
-        r = await client.post(f"/api/orders/{order['id']}/refunds", json={"lines": [{"line_id": line_id,
-                                                                                      "quantity": 1}]},
-                              headers=shop.h(shop.manager))
+        r = await client.post(
+            f"/api/orders/{order['id']}/refunds",
+            json={"lines": [{"line_id": line_id, "quantity": 1}]},
+            headers=shop.h(shop.manager),
+        )
         assert r.status_code == 201, r.text
         assert (r.json()["amount_fen"], r.json()["order_status"]) == (3800, "partially_refunded")
         assert await stock_of(session, shop.sugar.variant.id) == (48, 0)
         # too many units is a 422 naming the field, and nothing changes
-        r = await client.post(f"/api/orders/{order['id']}/refunds", json={"lines": [{"line_id": line_id,
-                                                                                      "quantity": 3}]},
-                              headers=shop.h(shop.manager))
+        r = await client.post(
+            f"/api/orders/{order['id']}/refunds",
+            json={"lines": [{"line_id": line_id, "quantity": 3}]},
+            headers=shop.h(shop.manager),
+        )
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "lines[0].quantity"
         # the order carries on from where it was
-        r = await client.post(f"/api/orders/{order['id']}/status", json={"status": "packed"},
-                              headers=shop.h(shop.manager))
+        r = await client.post(
+            f"/api/orders/{order['id']}/status", json={"status": "packed"}, headers=shop.h(shop.manager)
+        )
         assert r.json()["status"] == "packed"
         # when the rest is refunded
-        r = await client.post(f"/api/orders/{order['id']}/refunds", json={"reason": "质量问题"},
-                              headers=shop.h(shop.admin))
+        r = await client.post(
+            f"/api/orders/{order['id']}/refunds", json={"reason": "质量问题"}, headers=shop.h(shop.admin)
+        )
         assert r.status_code == 201, r.text
         assert (r.json()["amount_fen"], r.json()["shipping_fen"], r.json()["order_status"]) == (8400, 800, "refunded")
     finally:
@@ -115,7 +128,9 @@ async def test_partial_then_full_refund_reverses_stock_ledger_and_calls_the_hook
 
 
 async def test_attributed_line_pays_the_streamer_and_the_receipt_says_so(
-    client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop,
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
 ) -> None:
     streamer_id = shop.streamer.id
 
@@ -125,8 +140,11 @@ async def test_attributed_line_pays_the_streamer_and_the_receipt_says_so(
 
     attribution.set_resolver(LiveResolver())
     try:
-        r = await client.post("/api/cart/lines", json={"variant_id": shop.sugar.variant.id, "quantity": 2,
-                                                       "share_code": "LIVE42"}, headers=shop.h(shop.buyer))
+        r = await client.post(
+            "/api/cart/lines",
+            json={"variant_id": shop.sugar.variant.id, "quantity": 2, "share_code": "LIVE42"},
+            headers=shop.h(shop.buyer),
+        )
         assert r.status_code == 201 and r.json()["lines"][0]["live_session_id"] == 42
     finally:
         attribution.set_resolver(None)
@@ -136,16 +154,22 @@ async def test_attributed_line_pays_the_streamer_and_the_receipt_says_so(
     await client.post(f"/api/orders/{order['id']}/payments/offline", headers=shop.h(shop.kiosk))
     rows = await fetch(session, select(LedgerEntry).where(LedgerEntry.order_id == order["id"]))
     assert sorted((r.kind.value, r.amount_fen, r.streamer_user_id, r.live_session_id) for r in rows) == [
-        ("service_fee", 380, None, 42), ("streamer_commission", 760, streamer_id, 42),
-        ("workshop_revenue", 6460, None, 42)]
+        ("service_fee", 380, None, 42),
+        ("streamer_commission", 760, streamer_id, 42),
+        ("workshop_revenue", 6460, None, 42),
+    ]
     receipt = (await client.get(f"/api/orders/{order['id']}/receipt", headers=shop.h(shop.buyer))).json()
     assert [(s["streamer_user_id"], s["live_session_id"], s["amount_fen"]) for s in receipt["streamers"]] == [
-        (streamer_id, 42, 760)]
+        (streamer_id, 42, 760)
+    ]
     assert receipt["summary"] == "本次购买：工坊 ¥64.60，村播 ¥7.60，服务中心 ¥3.80"
 
 
 async def test_expired_reservations_are_released_by_the_sweep(
-    client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop, settings: Settings,
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
+    settings: Settings,
 ) -> None:
     r = await client.post("/api/checkout", json=checkout_body((shop.sugar.variant.id, 5)), headers=shop.h(shop.buyer))
     order = r.json()
@@ -169,12 +193,15 @@ async def test_expired_reservations_are_released_by_the_sweep(
 
 
 async def test_buyer_cancels_an_unpaid_order_and_the_stock_is_released(
-    client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop,
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
 ) -> None:
     r = await client.post("/api/checkout", json=checkout_body((shop.sugar.variant.id, 4)), headers=shop.h(shop.buyer))
     order = r.json()
-    r = await client.post(f"/api/orders/{order['id']}/cancel", json={"reason": "买错了"},
-                          headers=shop.h(shop.other_buyer))
+    r = await client.post(
+        f"/api/orders/{order['id']}/cancel", json={"reason": "买错了"}, headers=shop.h(shop.other_buyer)
+    )
     assert r.status_code == 404
     r = await client.post(f"/api/orders/{order['id']}/cancel", json={"reason": "买错了"}, headers=shop.h(shop.buyer))
     assert (r.status_code, r.json()["status"]) == (200, "cancelled")

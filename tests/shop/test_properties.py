@@ -22,18 +22,21 @@ AT = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 lines_st = st.lists(st.tuples(st.integers(0, 500_000), st.integers(1, 999)), min_size=1, max_size=12)
 terms_st = st.one_of(
     st.none(),
-    st.builds(VoucherTerms, kind=st.just("fixed"), amount_fen=st.integers(0, 2_000_000),
-              min_spend_fen=st.integers(0, 100_000)),
-    st.builds(VoucherTerms, kind=st.just("percent"), percent_bp=st.integers(0, 10_000),
-              min_spend_fen=st.integers(0, 100_000)),
+    st.builds(
+        VoucherTerms, kind=st.just("fixed"), amount_fen=st.integers(0, 2_000_000), min_spend_fen=st.integers(0, 100_000)
+    ),
+    st.builds(
+        VoucherTerms, kind=st.just("percent"), percent_bp=st.integers(0, 10_000), min_spend_fen=st.integers(0, 100_000)
+    ),
 )
 rates_st = st.tuples(st.integers(0, 5_000), st.one_of(st.none(), st.integers(0, 5_000)))
 
 
 @settings(max_examples=300, deadline=None)
 @given(lines=lines_st, terms=terms_st, shipping=st.integers(0, 5_000))
-def test_totals_and_discount_spread_add_up(lines: list[tuple[int, int]], terms: VoucherTerms | None,
-                                           shipping: int) -> None:
+def test_totals_and_discount_spread_add_up(
+    lines: list[tuple[int, int]], terms: VoucherTerms | None, shipping: int
+) -> None:
     priced = [PricedLine(i, price, qty) for i, (price, qty) in enumerate(lines)]
     totals = compute_totals(priced, terms, shipping)
     assert totals.subtotal_fen == sum(price * qty for price, qty in lines)
@@ -46,14 +49,18 @@ def test_totals_and_discount_spread_add_up(lines: list[tuple[int, int]], terms: 
 
 
 @settings(max_examples=300, deadline=None)
-@given(lines=lines_st, terms=terms_st, shipping=st.integers(0, 5_000), rates=st.lists(rates_st, min_size=12,
-                                                                                      max_size=12))
-def test_ledger_rows_add_up_to_the_amount_paid(lines: list[tuple[int, int]], terms: VoucherTerms | None,
-                                               shipping: int, rates: list[tuple[int, int | None]]) -> None:
+@given(
+    lines=lines_st, terms=terms_st, shipping=st.integers(0, 5_000), rates=st.lists(rates_st, min_size=12, max_size=12)
+)
+def test_ledger_rows_add_up_to_the_amount_paid(
+    lines: list[tuple[int, int]], terms: VoucherTerms | None, shipping: int, rates: list[tuple[int, int | None]]
+) -> None:
     priced = [PricedLine(i, price, qty) for i, (price, qty) in enumerate(lines)]
     totals = compute_totals(priced, terms, shipping)
-    ledger_lines = [LedgerLine(i + 1, 1, net, rates[i][0], rates[i][1], 9 if rates[i][1] is not None else None, 5)
-                    for i, net in enumerate(totals.line_nets(priced))]
+    ledger_lines = [
+        LedgerLine(i + 1, 1, net, rates[i][0], rates[i][1], 9 if rates[i][1] is not None else None, 5)
+        for i, net in enumerate(totals.line_nets(priced))
+    ]
     rows = payment_entries(1, ledger_lines, shipping, AT)
     assert sum(r.amount_fen for r in rows) == totals.total_fen
     for line in ledger_lines:
@@ -73,10 +80,16 @@ def test_split_is_exact(net: int, fee: int, commission: int | None) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(net=st.integers(0, 5_000_000), qty=st.integers(1, 50), fee=st.integers(0, 5_000),
-       commission=st.one_of(st.none(), st.integers(0, 5_000)), data=st.data())
-def test_refunds_in_parts_reverse_the_split_exactly(net: int, qty: int, fee: int, commission: int | None,
-                                                    data: st.DataObject) -> None:
+@given(
+    net=st.integers(0, 5_000_000),
+    qty=st.integers(1, 50),
+    fee=st.integers(0, 5_000),
+    commission=st.one_of(st.none(), st.integers(0, 5_000)),
+    data=st.data(),
+)
+def test_refunds_in_parts_reverse_the_split_exactly(
+    net: int, qty: int, fee: int, commission: int | None, data: st.DataObject
+) -> None:
     # refund the line's units in random chunks; each chunk's rows add up to its amount; all chunks → exact reverse
     line = LedgerLine(1, 1, net, fee, commission, 9 if commission is not None else None, None)
     original = split_line(net, fee, commission)

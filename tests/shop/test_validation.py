@@ -49,8 +49,9 @@ async def test_cart_line_routes_404_and_400(client: AsyncTestClient[Litestar], s
     assert r.status_code == 400 and "quantity" in _named(r.json())
     r = await client.patch(f"/api/cart/lines/{line_id}", json={"quantity": 3}, headers=shop.h(shop.buyer))
     assert r.json()["lines"][0]["quantity"] == 3
-    assert (await client.patch(f"/api/cart/lines/{line_id}", json={"quantity": 3},
-                               headers=shop.h(shop.other_buyer))).status_code == 404
+    assert (
+        await client.patch(f"/api/cart/lines/{line_id}", json={"quantity": 3}, headers=shop.h(shop.other_buyer))
+    ).status_code == 404
     assert (await client.delete(f"/api/cart/lines/{line_id + 99}", headers=shop.h(shop.buyer))).status_code == 404
     r = await client.delete(f"/api/cart/lines/{line_id}", headers=shop.h(shop.buyer))
     assert (r.status_code, r.json()["lines"]) == (200, [])
@@ -63,8 +64,11 @@ CHECKOUT_CASES = [
     ({"delivery": {"method": "drone"}}, 400, "method"),
     ({"delivery": {"method": "pickup"}}, 422, "delivery.pickup_point_id"),
     ({"delivery": {"method": "home"}}, 422, "delivery.address"),
-    ({"delivery": {"method": "home", "address": {"name": "张", "phone": "x", "county": "青田县", "detail": "1"}}},
-     400, "phone"),
+    (
+        {"delivery": {"method": "home", "address": {"name": "张", "phone": "x", "county": "青田县", "detail": "1"}}},
+        400,
+        "phone",
+    ),
     ({"delivery": PICKUP, "payment_method": "cash"}, 400, "payment_method"),
     ({"delivery": PICKUP, "lines": []}, 400, "lines"),
     ({"delivery": PICKUP, "lines": [{"variant_id": 1, "quantity": 0}]}, 400, "quantity"),
@@ -88,11 +92,14 @@ async def test_checkout_bad_input(client: AsyncTestClient[Litestar], session: As
 
 async def test_order_routes_404_409_and_bad_values(client: AsyncTestClient[Litestar], shop: Shop) -> None:
     admin = shop.h(shop.admin)
-    for method, url, body in (("post", "/api/orders/999/payments/offline", None),
-                              ("post", "/api/orders/999/status", {"status": "packed"}),
-                              ("post", "/api/orders/999/refunds", {}),
-                              ("post", "/api/orders/999/cancel", {}),
-                              ("get", "/api/orders/999", None), ("get", "/api/orders/999/receipt", None)):
+    for method, url, body in (
+        ("post", "/api/orders/999/payments/offline", None),
+        ("post", "/api/orders/999/status", {"status": "packed"}),
+        ("post", "/api/orders/999/refunds", {}),
+        ("post", "/api/orders/999/cancel", {}),
+        ("get", "/api/orders/999", None),
+        ("get", "/api/orders/999/receipt", None),
+    ):
         r = await getattr(client, method)(url, **({"json": body} if body is not None else {}), headers=admin)
         assert r.status_code == 404, (url, r.text)
     r = await client.post("/api/checkout", json=checkout_body((shop.sugar.variant.id, 1)), headers=shop.h(shop.buyer))
@@ -104,23 +111,38 @@ async def test_order_routes_404_409_and_bad_values(client: AsyncTestClient[Lites
     r = await client.post(f"/api/orders/{oid}/refunds", json={"lines": [{"line_id": 1, "quantity": 0}]}, headers=admin)
     assert r.status_code == 400
     await client.post(f"/api/orders/{oid}/payments/offline", headers=admin)
-    r = await client.post(f"/api/orders/{oid}/refunds", json={"lines": [{"line_id": 999, "quantity": 1}]},
-                          headers=admin)
+    r = await client.post(
+        f"/api/orders/{oid}/refunds", json={"lines": [{"line_id": 999, "quantity": 1}]}, headers=admin
+    )
     assert r.status_code == 404 and _fields(r.json()) == ["lines[0].line_id"]
     r = await client.post(f"/api/orders/{oid}/payments/offline", headers=admin)
     assert r.status_code == 409 and r.json()["from"] == "paid"
     r = await client.post(f"/api/orders/{oid}/status", json={"status": "paid"}, headers=admin)
     assert r.status_code == 409
-    r = await client.post("/api/vouchers", json={"code": "bad code", "kind": "fixed", "valid_from": "x"},
-                          headers=admin)
+    r = await client.post("/api/vouchers", json={"code": "bad code", "kind": "fixed", "valid_from": "x"}, headers=admin)
     assert r.status_code == 400
-    r = await client.post("/api/vouchers", json={"code": "VOUCHER1", "kind": "fixed", "amount_fen": 100,
-                                                 "valid_from": "2026-02-01T00:00:00Z",
-                                                 "valid_until": "2026-01-01T00:00:00Z"}, headers=admin)
+    r = await client.post(
+        "/api/vouchers",
+        json={
+            "code": "VOUCHER1",
+            "kind": "fixed",
+            "amount_fen": 100,
+            "valid_from": "2026-02-01T00:00:00Z",
+            "valid_until": "2026-01-01T00:00:00Z",
+        },
+        headers=admin,
+    )
     assert r.status_code == 422 and _fields(r.json()) == ["valid_until"]
-    r = await client.post("/api/vouchers", json={"code": "VOUCHER2", "kind": "percent",
-                                                 "valid_from": "2026-01-01T00:00:00Z",
-                                                 "valid_until": "2026-02-01T00:00:00Z"}, headers=admin)
+    r = await client.post(
+        "/api/vouchers",
+        json={
+            "code": "VOUCHER2",
+            "kind": "percent",
+            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_until": "2026-02-01T00:00:00Z",
+        },
+        headers=admin,
+    )
     assert r.status_code == 422 and _fields(r.json()) == ["percent_bp"]
 
 
