@@ -47,7 +47,7 @@ async def settings(db_url: str, tmp_path: Path, stripe_standin: StripeStandIn) -
             "api_base": stripe_standin.url,
         }
     )
-    s.app = s.app.model_copy(update={"inprocess_worker": False, "debug": True})
+    s.app = s.app.model_copy(update={"inprocess_worker": False})
     return s
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from shop.ledger.models import LedgerEntry
 from shop.notifications import MemorySender, NotificationKind
 from shop.orders import events
 from shop.outbox import OutboxEvent
+from shop.settings import Settings
 from shop.stock.models import StockReservation
 from tests.shop.helpers import PICKUP, Shop, checkout_body, fetch, stock_of
 
@@ -134,3 +137,50 @@ async def test_home_delivery_charges_the_county_fee_and_it_is_a_shipping_row(
         ("shipping", 800),
         ("workshop_revenue", 3610),
     ]
+
+
+async def test_first_logged_in_cart_call_with_a_token_merges_the_anonymous_cart(
+    client: AsyncTestClient[Litestar],
+    shop: Shop,
+) -> None:
+    # given an anonymous cart with 1 jar and the buyer's own cart with 2 jars of the same sugar
+    r = await client.post("/api/cart/lines", json={"variant_id": shop.sugar.variant.id})
+    token = r.json()["token"]
+    client.cookies.clear()
+    await client.post(
+        "/api/cart/lines", json={"variant_id": shop.sugar.variant.id, "quantity": 2}, headers=shop.h(shop.buyer)
+    )
+    # when the logged-in buyer first reads the cart with the anonymous token
+    r = await client.get("/api/cart", headers=shop.h(shop.buyer, **{"X-Cart-Token": token}))
+    # then the quantities are added together in the buyer's cart
+    assert [(ln["variant_id"], ln["quantity"]) for ln in r.json()["lines"]] == [(shop.sugar.variant.id, 3)]
+    assert r.json()["token"] is None
+
+
+async def test_the_in_process_worker_sweep_releases_expired_reservations(
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
+    settings: Settings,
+) -> None:
+    from sqlalchemy import update
+
+    from shop.db import create_engine, create_session_factory
+    from shop.orders.models import Order
+    from shop.stock.wiring import sweep_once
+
+    r = await client.post("/api/checkout", json=checkout_body((shop.sugar.variant.id, 2)), headers=shop.h(shop.buyer))
+    await session.execute(update(Order).values(reserved_until=Order.created_at))  # as if 15 minutes had passed
+    await session.commit()
+    assert await stock_of(session, shop.sugar.variant.id) == (50, 2)
+    # when the worker's periodic sweep runs (with a session factory of its own event loop)
+    engine = create_engine(settings.db, null_pool=True)
+    try:
+        worker_app = SimpleNamespace(state=SimpleNamespace(session_factory=create_session_factory(engine)))
+        assert await sweep_once(worker_app) == 1  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+    # then the units are back on sale and the order is cancelled
+    assert await stock_of(session, shop.sugar.variant.id) == (50, 0)
+    order = (await client.get(f"/api/orders/{r.json()['id']}", headers=shop.h(shop.buyer))).json()
+    assert order["status"] == "cancelled"
