@@ -66,9 +66,16 @@ class WebhookService:
         order = await self._order_for(obj) if event_type.startswith("payment_intent.") else None
         outcome, paid, other, refund_needed = "ignored", None, None, False
         try:
+            intent_id = str(obj.get("id") or "")
+            if order is not None and order.stripe_payment_intent_id not in (None, intent_id):
+                outcome = "other_intent"  # not the intent this order is paid with: never act on it
+                log.warning("stripe_intent_mismatch", order_id=order.id)
+                order = None
+            elif order is not None and order.stripe_payment_intent_id is None and intent_id:
+                order.stripe_payment_intent_id = intent_id  # the event beat the call that stores it
             if order is not None and event_type == SUCCEEDED:
                 received = int(obj.get("amount_received") or obj.get("amount") or 0)
-                if received != order.total_fen:
+                if received != order.total_fen or str(obj.get("currency") or "cny").lower() != "cny":
                     outcome = "amount_mismatch"
                     log.warning("stripe_amount_mismatch", order_id=order.id, received=received)
                 elif order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED):

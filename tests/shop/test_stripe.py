@@ -209,3 +209,18 @@ async def test_without_stripe_keys_stripe_calls_are_503_and_offline_still_works(
     )
     paid = await offline_client.post(f"/api/orders/{r.json()['id']}/payments/offline", headers=shop.h(shop.kiosk))
     assert paid.json()["status"] == "paid"
+
+
+async def test_an_event_for_another_intent_is_not_applied(
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
+    stripe_standin: StripeStandIn,
+) -> None:
+    order, payment = await _stripe_order(client, shop)
+    forged = {**_intent(stripe_standin, payment, "succeeded"), "id": "pi_someone_else"}
+    r = await _post(client, stripe_event("payment_intent.succeeded", forged))
+    assert r.json()["outcome"] == "other_intent"
+    status = (await client.get(f"/api/orders/{order['id']}", headers=shop.h(shop.buyer))).json()["status"]
+    assert status == "pending_payment"
+    assert await stock_of(session, shop.sugar.variant.id) == (50, 2)
