@@ -15,6 +15,12 @@ MODEL_MODULES = [
     "livestream.models",
     "search.models",
     "logistics.models",
+    "shop.vouchers.models",
+    "shop.orders.models",
+    "shop.cart.models",
+    "shop.stock.models",
+    "shop.checkout.models",
+    "shop.payments.models",
 ]
 
 

@@ -39,8 +39,13 @@ CONTROLLER_MODULES = [
     "livestream.controllers",
     "search.controllers",
     "logistics.controllers",
+    "shop.cart.controllers",
+    "shop.checkout.controllers",
+    "shop.orders.controllers",
+    "shop.payments.controllers",
+    "shop.vouchers.controllers",
 ]
-WIRING_MODULES: list[str] = ["livestream.wiring", "search.wiring", "logistics.wiring"]
+WIRING_MODULES: list[str] = ["livestream.wiring", "search.wiring", "logistics.wiring", "shop.stock.wiring"]
 
 
 def _route_handlers() -> list[Any]:
