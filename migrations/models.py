@@ -14,6 +14,7 @@ MODEL_MODULES = [
     "shop.ledger.models",
     "livestream.models",
     "search.models",
+    "shop.benefits.models",
 ]
 
 
