@@ -38,6 +38,7 @@ CONTROLLER_MODULES = [
     "catalog.controllers",
     "livestream.controllers",
     "search.controllers",
+    "shop.benefits.controllers",
 ]
 WIRING_MODULES: list[str] = ["livestream.wiring", "search.wiring"]
 

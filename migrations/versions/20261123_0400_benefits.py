@@ -2,7 +2,7 @@
 
 Revision ID: 0400
 Revises: 0002
-Create Date: 2026-11-23 17:05:22.477723
+Create Date: 2026-11-23 17:06:30.374797
 """
 
 from __future__ import annotations
@@ -67,13 +67,13 @@ def upgrade() -> None:
         sa.Column("closed_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("workshops", sa.Integer(), nullable=False),
         sa.Column("statements", sa.Integer(), nullable=False),
-        sa.Column("labour_fen", sa.Integer(), nullable=False),
-        sa.Column("purchase_fen", sa.Integer(), nullable=False),
-        sa.Column("dividend_fen", sa.Integer(), nullable=False),
-        sa.Column("commission_fen", sa.Integer(), nullable=False),
-        sa.Column("adjustment_fen", sa.Integer(), nullable=False),
-        sa.Column("paid_out_fen", sa.Integer(), nullable=False),
-        sa.Column("unmatched_commission_fen", sa.Integer(), nullable=False),
+        sa.Column("labour_fen", sa.BigInteger(), nullable=False),
+        sa.Column("purchase_fen", sa.BigInteger(), nullable=False),
+        sa.Column("dividend_fen", sa.BigInteger(), nullable=False),
+        sa.Column("commission_fen", sa.BigInteger(), nullable=False),
+        sa.Column("adjustment_fen", sa.BigInteger(), nullable=False),
+        sa.Column("paid_out_fen", sa.BigInteger(), nullable=False),
+        sa.Column("unmatched_commission_fen", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.ForeignKeyConstraint(
             ["closed_by"],
@@ -233,21 +233,21 @@ def upgrade() -> None:
         "benefit_settlement",
         sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("workshop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("revenue_fen", sa.Integer(), nullable=False),
-        sa.Column("labour_fen", sa.Integer(), nullable=False),
-        sa.Column("purchase_fen", sa.Integer(), nullable=False),
-        sa.Column("materials_fen", sa.Integer(), nullable=False),
-        sa.Column("rent_fen", sa.Integer(), nullable=False),
-        sa.Column("other_cost_fen", sa.Integer(), nullable=False),
-        sa.Column("adjustment_fen", sa.Integer(), nullable=False),
-        sa.Column("profit_fen", sa.Integer(), nullable=False),
-        sa.Column("loss_brought_fen", sa.Integer(), nullable=False),
-        sa.Column("loss_carried_fen", sa.Integer(), nullable=False),
-        sa.Column("distributable_fen", sa.Integer(), nullable=False),
+        sa.Column("revenue_fen", sa.BigInteger(), nullable=False),
+        sa.Column("labour_fen", sa.BigInteger(), nullable=False),
+        sa.Column("purchase_fen", sa.BigInteger(), nullable=False),
+        sa.Column("materials_fen", sa.BigInteger(), nullable=False),
+        sa.Column("rent_fen", sa.BigInteger(), nullable=False),
+        sa.Column("other_cost_fen", sa.BigInteger(), nullable=False),
+        sa.Column("adjustment_fen", sa.BigInteger(), nullable=False),
+        sa.Column("profit_fen", sa.BigInteger(), nullable=False),
+        sa.Column("loss_brought_fen", sa.BigInteger(), nullable=False),
+        sa.Column("loss_carried_fen", sa.BigInteger(), nullable=False),
+        sa.Column("distributable_fen", sa.BigInteger(), nullable=False),
         sa.Column("dividend_ratio_bp", sa.Integer(), nullable=False),
-        sa.Column("pool_fen", sa.Integer(), nullable=False),
-        sa.Column("dividend_paid_fen", sa.Integer(), nullable=False),
-        sa.Column("retained_fen", sa.Integer(), nullable=False),
+        sa.Column("pool_fen", sa.BigInteger(), nullable=False),
+        sa.Column("dividend_paid_fen", sa.BigInteger(), nullable=False),
+        sa.Column("retained_fen", sa.BigInteger(), nullable=False),
         sa.Column("total_shares", sa.Integer(), nullable=False),
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.ForeignKeyConstraint(
@@ -310,8 +310,8 @@ def upgrade() -> None:
         sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("member_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("line_count", sa.Integer(), nullable=False),
-        sa.Column("total_fen", sa.Integer(), nullable=False),
-        sa.Column("ytd_fen", sa.Integer(), nullable=False),
+        sa.Column("total_fen", sa.BigInteger(), nullable=False),
+        sa.Column("ytd_fen", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],
@@ -351,7 +351,7 @@ def upgrade() -> None:
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("rate", sa.Integer(), nullable=False),
         sa.Column("reference", sa.Integer(), nullable=False),
-        sa.Column("amount_fen", sa.Integer(), nullable=False),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],

@@ -10,10 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.db import Base, BigIntId, IdMixin, TimestampMixin, utcnow
+
+# Month aggregates can pass 2^31 fen (21 million yuan); single rows stay Integer.
+Fen = BigInteger()
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -249,14 +252,14 @@ class BenefitMonth(IdMixin, Base):
     closed_by: Mapped[int | None] = mapped_column(BigIntId, _fk("user_account", "SET NULL"), default=None)
     workshops: Mapped[int] = mapped_column(Integer, default=0)
     statements: Mapped[int] = mapped_column(Integer, default=0)
-    labour_fen: Mapped[int] = mapped_column(Integer, default=0)
-    purchase_fen: Mapped[int] = mapped_column(Integer, default=0)
-    dividend_fen: Mapped[int] = mapped_column(Integer, default=0)
-    commission_fen: Mapped[int] = mapped_column(Integer, default=0)
-    adjustment_fen: Mapped[int] = mapped_column(Integer, default=0)
-    paid_out_fen: Mapped[int] = mapped_column(Integer, default=0)
+    labour_fen: Mapped[int] = mapped_column(Fen, default=0)
+    purchase_fen: Mapped[int] = mapped_column(Fen, default=0)
+    dividend_fen: Mapped[int] = mapped_column(Fen, default=0)
+    commission_fen: Mapped[int] = mapped_column(Fen, default=0)
+    adjustment_fen: Mapped[int] = mapped_column(Fen, default=0)
+    paid_out_fen: Mapped[int] = mapped_column(Fen, default=0)
     # Commissions on ledger rows whose streamer has no member record: reported, not paid by this statement run.
-    unmatched_commission_fen: Mapped[int] = mapped_column(Integer, default=0)
+    unmatched_commission_fen: Mapped[int] = mapped_column(Fen, default=0)
 
 
 class Settlement(IdMixin, Base):
@@ -267,21 +270,21 @@ class Settlement(IdMixin, Base):
 
     month: Mapped[str] = mapped_column(String(7), index=True)
     workshop_id: Mapped[int] = mapped_column(BigIntId, _fk("workshop"), index=True)
-    revenue_fen: Mapped[int] = mapped_column(Integer, default=0)
-    labour_fen: Mapped[int] = mapped_column(Integer, default=0)
-    purchase_fen: Mapped[int] = mapped_column(Integer, default=0)
-    materials_fen: Mapped[int] = mapped_column(Integer, default=0)
-    rent_fen: Mapped[int] = mapped_column(Integer, default=0)
-    other_cost_fen: Mapped[int] = mapped_column(Integer, default=0)
-    adjustment_fen: Mapped[int] = mapped_column(Integer, default=0)
-    profit_fen: Mapped[int] = mapped_column(Integer, default=0)
-    loss_brought_fen: Mapped[int] = mapped_column(Integer, default=0)
-    loss_carried_fen: Mapped[int] = mapped_column(Integer, default=0)
-    distributable_fen: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_fen: Mapped[int] = mapped_column(Fen, default=0)
+    labour_fen: Mapped[int] = mapped_column(Fen, default=0)
+    purchase_fen: Mapped[int] = mapped_column(Fen, default=0)
+    materials_fen: Mapped[int] = mapped_column(Fen, default=0)
+    rent_fen: Mapped[int] = mapped_column(Fen, default=0)
+    other_cost_fen: Mapped[int] = mapped_column(Fen, default=0)
+    adjustment_fen: Mapped[int] = mapped_column(Fen, default=0)
+    profit_fen: Mapped[int] = mapped_column(Fen, default=0)
+    loss_brought_fen: Mapped[int] = mapped_column(Fen, default=0)
+    loss_carried_fen: Mapped[int] = mapped_column(Fen, default=0)
+    distributable_fen: Mapped[int] = mapped_column(Fen, default=0)
     dividend_ratio_bp: Mapped[int] = mapped_column(Integer, default=0)
-    pool_fen: Mapped[int] = mapped_column(Integer, default=0)
-    dividend_paid_fen: Mapped[int] = mapped_column(Integer, default=0)
-    retained_fen: Mapped[int] = mapped_column(Integer, default=0)
+    pool_fen: Mapped[int] = mapped_column(Fen, default=0)
+    dividend_paid_fen: Mapped[int] = mapped_column(Fen, default=0)
+    retained_fen: Mapped[int] = mapped_column(Fen, default=0)
     total_shares: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -301,7 +304,7 @@ class StatementLine(IdMixin, Base):
     quantity: Mapped[int] = mapped_column(Integer, default=0)  # pieces, minutes, grams, shares, orders
     rate: Mapped[int] = mapped_column(Integer, default=0)  # fen per piece/hour/kg; total shares for dividends
     reference: Mapped[int] = mapped_column(Integer, default=0)  # market price per kg; pool for dividends
-    amount_fen: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(Fen)
 
 
 class Statement(IdMixin, Base):
@@ -313,8 +316,8 @@ class Statement(IdMixin, Base):
     month: Mapped[str] = mapped_column(String(7), index=True)
     member_id: Mapped[int] = mapped_column(BigIntId, _fk("benefit_member"), index=True)
     line_count: Mapped[int] = mapped_column(Integer)
-    total_fen: Mapped[int] = mapped_column(Integer)
-    ytd_fen: Mapped[int] = mapped_column(Integer)
+    total_fen: Mapped[int] = mapped_column(Fen)
+    ytd_fen: Mapped[int] = mapped_column(Fen)
 
 
 class StatementLink(IdMixin, TimestampMixin, Base):
