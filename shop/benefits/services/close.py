@@ -108,9 +108,10 @@ class CloseService:
         await lock_month(self.session, month, exclusive=True)
         existing = await self.session.scalar(select(BenefitMonth).where(BenefitMonth.month == month))
         if existing is not None:
+            out = month_out(existing, already_closed=True)
             await self.session.rollback()
             tick("already closed", STEPS, STEPS)
-            return month_out(existing, already_closed=True)
+            return out
         latest = await latest_closed(self.session)
         if latest is not None and latest > month:
             raise Conflict(f"{latest} is already closed; months close in order, so {month} can no longer close.")
