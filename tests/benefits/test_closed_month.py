@@ -64,7 +64,8 @@ async def test_every_write_into_a_closed_month_is_refused_and_changes_nothing(se
         await session.rollback()
         # then
         assert "2026-10, which is closed" in refused.value.detail
-    report = await labour.import_csv(adm, f"member_id,workshop_id,work_date,task,quantity\n{ye},{ws},2026-10-02,削蔗,3\n")
+    csv_text = f"member_id,workshop_id,work_date,task,quantity\n{ye},{ws},2026-10-02,削蔗,3\n"
+    report = await labour.import_csv(adm, csv_text)
     assert report.imported == 0 and report.rejected[0].row == 2 and "closed" in report.rejected[0].errors[0]
     assert await counts(session) == before
     assert await StatementService(session).settlement("2026-10", ws) == settlement_before

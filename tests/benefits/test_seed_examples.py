@@ -112,7 +112,8 @@ async def test_brown_sugar_workshop_pays_collective_80000_yuan_and_280000_yuan_l
     collective = await StatementService(session).statement("2026-10", ids["collective"])
     assert collective.total_fen == 8_000_000 and collective.ytd_fen == 8_000_000
     assert collective.lines[0].description == "知味红·红糖工坊：持股 80/100 股，分红池 ¥100,000.00"
-    assert collective.sms == "【共富工坊】上坪村股份经济合作社，您2026年10月收益¥80,000.00（入股分红¥80,000.00），今年累计¥80,000.00。"
+    assert collective.sms == (
+        "【共富工坊】上坪村股份经济合作社，您2026年10月收益¥80,000.00（入股分红¥80,000.00），今年累计¥80,000.00。")
     jin = await StatementService(session).statement("2026-10", ids["jin_shuiying"])
     assert [ln.description for ln in jin.lines] == ["2026-10-01 熬糖：43200分钟 × ¥25.00/小时"]
 
