@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import msgspec
 from anyio import to_thread
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
-from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.accounts.models import Role
@@ -104,9 +104,11 @@ class RecordsController(Controller):
 
     @post("/work-logs/import", guards=[requires_staff], status_code=200,
           summary="Import work logs from CSV (member_id,workshop_id,work_date,task,quantity); reports rejected rows")
-    async def import_logs(self, db_session: AsyncSession, caller: Caller, data: bytes) -> ImportReport:
+    async def import_logs(self, db_session: AsyncSession, caller: Caller, request: Request[Any, Any, Any]
+                          ) -> ImportReport:
+        """The body is the CSV file itself (text/csv, UTF-8)."""
         try:
-            content = data.decode("utf-8")
+            content = (await request.body()).decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInput("The CSV must be UTF-8 text.", field="file") from None
         return await LabourService(db_session).import_csv(caller, content)
@@ -177,18 +179,11 @@ class MonthController(Controller):
         return await StatementService(db_session).settlement(month, workshop_id)
 
     @get("/months/{month:str}/statements.csv", guards=[requires_admin], summary="All statement lines of a month")
-    async def month_csv(self, db_session: AsyncSession, month: str) -> Stream:
-        service = StatementService(db_session)
-        rows = service.month_csv(month)
-        first = await rows.__anext__()  # surfaces 404/422 before the response starts
-
-        async def body():  # type: ignore[no-untyped-def]
-            yield first
-            async for row in rows:
-                yield row
-
-        return Stream(body(), media_type="text/csv; charset=utf-8",
-                      headers={"Content-Disposition": f'attachment; filename="benefits-{month}.csv"'})
+    async def month_csv(self, db_session: AsyncSession, month: str) -> Response[str]:
+        # Read whole before responding: the request's database session ends when the handler returns.
+        rows = [row async for row in StatementService(db_session).month_csv(month)]
+        return Response("".join(rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="benefits-{month}.csv"'})
 
     @get("/statements/{month:str}/{member_id:int}", guards=[requires_reader], summary="A member's statement")
     async def statement(self, db_session: AsyncSession, caller: Caller, month: str, member_id: int) -> StatementOut:

@@ -52,7 +52,8 @@ async def test_manager_may_only_touch_own_workshop(client: Client, session: Asyn
                               headers=headers)).status_code == 403
     csv_body = f"member_id,workshop_id,work_date,task,quantity\n{ids['ye']},{ids['workshop']},2026-10-02,削蔗,3\n"
     report = await client.post("/api/benefits/work-logs/import", content=csv_body.encode(), headers=headers)
-    assert report.status_code == 200 and report.json()["imported"] == 0
+    assert report.status_code == 200, report.text
+    assert report.json()["imported"] == 0
     assert report.json()["rejected"][0]["row"] == 2
     assert await counts(session) == before
 
@@ -120,7 +121,8 @@ async def test_close_over_http_then_statement_in_every_format(client: Client, se
     html = await client.get(f"/api/benefits/statements/2026-10/{collective}/html", headers=headers)
     assert "上坪村股份经济合作社" in html.text and "¥80,000.00" in html.text
     pdf = await client.get(f"/api/benefits/statements/2026-10/{collective}/pdf", headers=headers)
-    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-type"] == "application/pdf", pdf.text
+    assert pdf.content.startswith(b"%PDF")
     assert b"/FontFile2" in pdf.content  # the CJK font is embedded
     sms = await client.get(f"/api/benefits/statements/2026-10/{collective}/sms", headers=headers)
     assert sms.text.startswith("【共富工坊】上坪村股份经济合作社，您2026年10月收益¥80,000.00")
@@ -154,6 +156,7 @@ async def test_private_link_opens_until_revoked_or_expired(client: Client, sessi
     assert (await client.get("/benefits/s/not-a-token")).status_code == 404
     stored = await session.scalar(select(StatementLink.token_hash))
     assert stored != made["token"] and len(stored or "") == 64  # only the hash is stored
+    await session.rollback()  # end the test's read so its later write does not meet a stale SQLite snapshot
     # revoked
     assert (await client.delete(f"/api/benefits/links/{made['id']}", headers=headers)).status_code == 204
     assert (await client.get(f"/benefits/s/{made['token']}")).status_code == 404

@@ -24,6 +24,7 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import newTable
 from fontTools.ttLib.tables._g_l_y_f import Glyph
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 
 from shop.benefits.schemas import StatementOut
 from shop.benefits.services.statements import KIND_ZH
@@ -135,7 +136,8 @@ def _body(pdf: Any, title: str, member: str, rows: list[tuple[str, str, str, str
     pdf.ln(2)
     pdf.set_font("cjk", size=9)
     with pdf.table(col_widths=(18, 34, 104, 26), text_align=("LEFT", "LEFT", "LEFT", "RIGHT"),
-                   line_height=5.5, first_row_as_headings=True) as table:
+                   line_height=5.5, first_row_as_headings=True,
+                   headings_style=FontFace(emphasis="", fill_color=(240, 236, 228))) as table:
         table.row(("类别", "工坊", "说明（来源）", "金额"))
         for row in rows:
             table.row(row)
