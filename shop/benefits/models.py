@@ -13,6 +13,8 @@ import enum
 from sqlalchemy import BigInteger, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+import catalog.models  # noqa: F401 - registers the workshop and region tables these rows refer to
+import shop.accounts.models  # noqa: F401 - registers user_account
 from shop.db import Base, BigIntId, IdMixin, TimestampMixin, utcnow
 
 # Month aggregates can pass 2^31 fen (21 million yuan); single rows stay Integer.
