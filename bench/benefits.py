@@ -206,7 +206,9 @@ async def render_statements(url: str, count: int, workers: int) -> tuple[float, 
         async with create_session_factory(engine)() as session:
             service = StatementService(session)
             ids = await service.member_ids(MONTH, count)
-            statements = [await service.statement(MONTH, i) for i in ids]
+            statements = []
+            for at in range(0, len(ids), 200):
+                statements += await service.statements(MONTH, ids[at:at + 200])
         fetched = time.perf_counter() - started
         sizes = list(pool.map(_render, statements, chunksize=8))
         elapsed = time.perf_counter() - started

@@ -24,7 +24,6 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import newTable
 from fontTools.ttLib.tables._g_l_y_f import Glyph
 from fpdf import FPDF
-from fpdf.fonts import FontFace
 
 from shop.benefits.schemas import StatementOut
 from shop.benefits.services.statements import KIND_ZH
@@ -128,6 +127,32 @@ def render_pdf(st: StatementOut, workshop_hint: str = "") -> bytes:
         os.unlink(tmp.name)
 
 
+COLUMNS = (18.0, 34.0, 112.0, 26.0)  # mm: kind, workshop, description (source), amount
+ROW_HEIGHT = 5.5
+
+
+def _row(pdf: Any, cells: tuple[str, str, str, str], fill: bool = False) -> None:
+    """One bordered table row; only a row whose text does not fit on one line pays for line breaking."""
+    fits = all(pdf.get_string_width(text) <= width - 2.2 for text, width in zip(cells, COLUMNS, strict=True))
+    lines = 1 if fits else max(
+        len(pdf.multi_cell(width, ROW_HEIGHT, text, dry_run=True, output="LINES"))
+        for text, width in zip(cells, COLUMNS, strict=True))
+    height = ROW_HEIGHT * lines
+    if pdf.will_page_break(height):
+        pdf.add_page()
+    x, y = pdf.l_margin, pdf.get_y()
+    for i, (text, width) in enumerate(zip(cells, COLUMNS, strict=True)):
+        align = "R" if i == 3 else "L"
+        pdf.set_xy(x, y)
+        if fits:
+            pdf.cell(width, height, text, border=1, align=align, fill=fill)
+        else:
+            pdf.rect(x, y, width, height, style="DF" if fill else "D")
+            pdf.multi_cell(width, ROW_HEIGHT, text, align=align)
+        x += width
+    pdf.set_xy(pdf.l_margin, y + height)
+
+
 def _body(pdf: Any, title: str, member: str, rows: list[tuple[str, str, str, str]], totals: list[str]) -> None:
     pdf.set_font("cjk", size=16)
     pdf.cell(0, 10, f"{HEADER}  {title}", new_x="LMARGIN", new_y="NEXT", align="C")
@@ -135,12 +160,10 @@ def _body(pdf: Any, title: str, member: str, rows: list[tuple[str, str, str, str
     pdf.cell(0, 8, member, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("cjk", size=9)
-    with pdf.table(col_widths=(18, 34, 104, 26), text_align=("LEFT", "LEFT", "LEFT", "RIGHT"),
-                   line_height=5.5, first_row_as_headings=True,
-                   headings_style=FontFace(emphasis="", fill_color=(240, 236, 228))) as table:
-        table.row(("类别", "工坊", "说明（来源）", "金额"))
-        for row in rows:
-            table.row(row)
+    pdf.set_fill_color(240, 236, 228)
+    _row(pdf, ("类别", "工坊", "说明（来源）", "金额"), fill=True)
+    for row in rows:
+        _row(pdf, row)
     pdf.ln(3)
     pdf.set_font("cjk", size=11)
     for text in totals:
