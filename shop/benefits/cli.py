@@ -34,8 +34,13 @@ async def _close(month: str) -> None:
 
     engine = create_engine(get_settings().db)
     try:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeElapsedColumn(), console=console) as progress:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
             task = progress.add_task(f"Closing {month}", total=STEPS)
 
             def tick(step: str, done: int, total: int) -> None:
@@ -47,13 +52,17 @@ async def _close(month: str) -> None:
                 except DomainError as exc:
                     raise click.ClickException(exc.detail) from exc
         state = "was already closed" if out.already_closed else "closed"
-        console.print(f"[green]{out.month} {state}[/]: {out.workshops} workshops, {out.statements} statements, "
-                      f"paid out {format_yuan(out.paid_out_fen)} (labour {format_yuan(out.labour_fen)}, purchase "
-                      f"{format_yuan(out.purchase_fen)}, dividends {format_yuan(out.dividend_fen)}, commissions "
-                      f"{format_yuan(out.commission_fen)}, adjustments {format_yuan(out.adjustment_fen)})")
+        console.print(
+            f"[green]{out.month} {state}[/]: {out.workshops} workshops, {out.statements} statements, "
+            f"paid out {format_yuan(out.paid_out_fen)} (labour {format_yuan(out.labour_fen)}, purchase "
+            f"{format_yuan(out.purchase_fen)}, dividends {format_yuan(out.dividend_fen)}, commissions "
+            f"{format_yuan(out.commission_fen)}, adjustments {format_yuan(out.adjustment_fen)})"
+        )
         if out.unmatched_commission_fen:
-            console.print(f"[yellow]Commissions of streamers without a member record: "
-                          f"{format_yuan(out.unmatched_commission_fen)}[/]")
+            console.print(
+                f"[yellow]Commissions of streamers without a member record: "
+                f"{format_yuan(out.unmatched_commission_fen)}[/]"
+            )
     finally:
         await engine.dispose()
 

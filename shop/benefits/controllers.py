@@ -75,8 +75,9 @@ class RecordsController(Controller):
         return await MemberService(db_session).create(caller, data)
 
     @get("/members", guards=[requires_staff], summary="List members")
-    async def list_members(self, db_session: AsyncSession, paging: Page, kind: MemberKind | None = Parameter(
-            query="kind", default=None)) -> MemberPage:
+    async def list_members(
+        self, db_session: AsyncSession, paging: Page, kind: MemberKind | None = Parameter(query="kind", default=None)
+    ) -> MemberPage:
         items, total = await MemberService(db_session).list(paging.offset, paging.per_page, kind=kind)
         return MemberPage(items=items, total=total, page=paging.page, per_page=paging.per_page)
 
@@ -84,10 +85,13 @@ class RecordsController(Controller):
     async def get_member(self, db_session: AsyncSession, member_id: int) -> MemberOut:
         return await MemberService(db_session).get(member_id)
 
-    @post("/members/{member_id:int}/participations", guards=[requires_admin], status_code=200,
-          summary="Add a member to a workshop's benefit model")
-    async def join(self, db_session: AsyncSession, caller: Caller, member_id: int, data: ParticipationIn
-                   ) -> MemberOut:
+    @post(
+        "/members/{member_id:int}/participations",
+        guards=[requires_admin],
+        status_code=200,
+        summary="Add a member to a workshop's benefit model",
+    )
+    async def join(self, db_session: AsyncSession, caller: Caller, member_id: int, data: ParticipationIn) -> MemberOut:
         return await MemberService(db_session).join(caller, member_id, data)
 
     @put("/workshops/{workshop_id:int}/rates", guards=[requires_staff], summary="Set a task's labour rate")
@@ -102,10 +106,15 @@ class RecordsController(Controller):
     async def record_log(self, db_session: AsyncSession, caller: Caller, data: WorkLogIn) -> WorkLogOut:
         return await LabourService(db_session).record(caller, data)
 
-    @post("/work-logs/import", guards=[requires_staff], status_code=200,
-          summary="Import work logs from CSV (member_id,workshop_id,work_date,task,quantity); reports rejected rows")
-    async def import_logs(self, db_session: AsyncSession, caller: Caller, request: Request[Any, Any, Any]
-                          ) -> ImportReport:
+    @post(
+        "/work-logs/import",
+        guards=[requires_staff],
+        status_code=200,
+        summary="Import work logs from CSV (member_id,workshop_id,work_date,task,quantity); reports rejected rows",
+    )
+    async def import_logs(
+        self, db_session: AsyncSession, caller: Caller, request: Request[Any, Any, Any]
+    ) -> ImportReport:
         """The body is the CSV file itself (text/csv, UTF-8)."""
         try:
             content = (await request.body()).decode("utf-8")
@@ -113,15 +122,24 @@ class RecordsController(Controller):
             raise InvalidInput("The CSV must be UTF-8 text.", field="file") from None
         return await LabourService(db_session).import_csv(caller, content)
 
-    @post("/work-logs/{log_id:int}/review", guards=[requires_staff], status_code=200,
-          summary="Approve or reject a pending work log")
+    @post(
+        "/work-logs/{log_id:int}/review",
+        guards=[requires_staff],
+        status_code=200,
+        summary="Approve or reject a pending work log",
+    )
     async def review_log(self, db_session: AsyncSession, caller: Caller, log_id: int, data: ReviewIn) -> WorkLogOut:
         return await LabourService(db_session).review(caller, log_id, data.approve)
 
     @get("/workshops/{workshop_id:int}/work-logs", guards=[requires_staff], summary="A workshop's work logs")
-    async def list_logs(self, db_session: AsyncSession, caller: Caller, workshop_id: int,
-                        month: str | None = Parameter(query="month", default=None),
-                        status: LogStatus | None = Parameter(query="status", default=None)) -> list[WorkLogOut]:
+    async def list_logs(
+        self,
+        db_session: AsyncSession,
+        caller: Caller,
+        workshop_id: int,
+        month: str | None = Parameter(query="month", default=None),
+        status: LogStatus | None = Parameter(query="status", default=None),
+    ) -> list[WorkLogOut]:
         ensure_workshop_scope(caller, workshop_id)
         return await LabourService(db_session).list(workshop_id, parse_month(month) if month else None, status)
 
@@ -138,8 +156,9 @@ class RecordsController(Controller):
         return await EquityService(db_session).change_shares(caller, data)
 
     @get("/workshops/{workshop_id:int}/register", guards=[requires_staff], summary="Shares held at a date")
-    async def register(self, db_session: AsyncSession, workshop_id: int,
-                       on: dt.date = Parameter(query="on")) -> RegisterOut:
+    async def register(
+        self, db_session: AsyncSession, workshop_id: int, on: dt.date = Parameter(query="on")
+    ) -> RegisterOut:
         return await EquityService(db_session).register(workshop_id, on)
 
     @post("/agreements", guards=[requires_admin], status_code=201, summary="Set a workshop's benefit agreement")
@@ -150,8 +169,12 @@ class RecordsController(Controller):
     async def record_cost(self, db_session: AsyncSession, caller: Caller, data: CostIn) -> CreatedOut:
         return await EquityService(db_session).record_cost(caller, data)
 
-    @post("/adjustments", guards=[requires_admin], status_code=201,
-          summary="Correct a closed month with an adjustment line in the next open month")
+    @post(
+        "/adjustments",
+        guards=[requires_admin],
+        status_code=201,
+        summary="Correct a closed month with an adjustment line in the next open month",
+    )
     async def adjust(self, db_session: AsyncSession, caller: Caller, data: AdjustmentIn) -> CreatedOut:
         return await EquityService(db_session).adjust(caller, data)
 
@@ -162,8 +185,12 @@ class MonthController(Controller):
     path = "/api/benefits"
     tags = ["benefits"]
 
-    @post("/months/{month:str}/close", guards=[requires_admin], status_code=200,
-          summary="Close a month: settlements and statements in one transaction (idempotent)")
+    @post(
+        "/months/{month:str}/close",
+        guards=[requires_admin],
+        status_code=200,
+        summary="Close a month: settlements and statements in one transaction (idempotent)",
+    )
     async def close(self, db_session: AsyncSession, caller: Caller, month: str) -> MonthOut:
         return await CloseService(db_session).close(month, caller.id)
 
@@ -171,10 +198,12 @@ class MonthController(Controller):
     async def month(self, db_session: AsyncSession, month: str) -> MonthOut:
         return await CloseService(db_session).status(month)
 
-    @get("/months/{month:str}/settlements/{workshop_id:int}", guards=[requires_staff],
-         summary="A workshop's settlement report: revenue, costs, profit, loss carried, pool, every payee")
-    async def settlement(self, db_session: AsyncSession, caller: Caller, month: str, workshop_id: int
-                         ) -> SettlementOut:
+    @get(
+        "/months/{month:str}/settlements/{workshop_id:int}",
+        guards=[requires_staff],
+        summary="A workshop's settlement report: revenue, costs, profit, loss carried, pool, every payee",
+    )
+    async def settlement(self, db_session: AsyncSession, caller: Caller, month: str, workshop_id: int) -> SettlementOut:
         ensure_workshop_scope(caller, workshop_id)
         return await StatementService(db_session).settlement(month, workshop_id)
 
@@ -182,8 +211,11 @@ class MonthController(Controller):
     async def month_csv(self, db_session: AsyncSession, month: str) -> Response[str]:
         # Read whole before responding: the request's database session ends when the handler returns.
         rows = [row async for row in StatementService(db_session).month_csv(month)]
-        return Response("".join(rows), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="benefits-{month}.csv"'})
+        return Response(
+            "".join(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="benefits-{month}.csv"'},
+        )
 
     @get("/statements/{month:str}/{member_id:int}", guards=[requires_reader], summary="A member's statement")
     async def statement(self, db_session: AsyncSession, caller: Caller, month: str, member_id: int) -> StatementOut:
@@ -192,16 +224,18 @@ class MonthController(Controller):
         return await service.statement(month, member_id)
 
     @get("/statements/{month:str}/{member_id:int}/html", guards=[requires_reader], summary="Statement page")
-    async def statement_html(self, db_session: AsyncSession, caller: Caller, month: str, member_id: int
-                             ) -> Response[str]:
+    async def statement_html(
+        self, db_session: AsyncSession, caller: Caller, month: str, member_id: int
+    ) -> Response[str]:
         service = StatementService(db_session)
         await service.ensure_may_read(caller, member_id)
         st = await service.statement(month, member_id)
         return Response(render_html(st, f"/api/benefits/statements/{month}/{member_id}/pdf"), media_type="text/html")
 
     @get("/statements/{month:str}/{member_id:int}/pdf", guards=[requires_reader], summary="Statement PDF")
-    async def statement_pdf(self, db_session: AsyncSession, caller: Caller, month: str, member_id: int
-                            ) -> Response[bytes]:
+    async def statement_pdf(
+        self, db_session: AsyncSession, caller: Caller, month: str, member_id: int
+    ) -> Response[bytes]:
         service = StatementService(db_session)
         await service.ensure_may_read(caller, member_id)
         return await _pdf_response(await service.statement(month, member_id))
@@ -211,10 +245,15 @@ class MonthController(Controller):
         st = await StatementService(db_session).statement(month, member_id)
         return Response(st.sms, media_type="text/plain; charset=utf-8")
 
-    @post("/statements/{month:str}/{member_id:int}/links", guards=[requires_staff], status_code=201,
-          summary="Create a private, expiring link to a statement")
-    async def create_link(self, db_session: AsyncSession, caller: Caller, settings: Settings, month: str,
-                          member_id: int, data: LinkIn) -> LinkOut:
+    @post(
+        "/statements/{month:str}/{member_id:int}/links",
+        guards=[requires_staff],
+        status_code=201,
+        summary="Create a private, expiring link to a statement",
+    )
+    async def create_link(
+        self, db_session: AsyncSession, caller: Caller, settings: Settings, month: str, member_id: int, data: LinkIn
+    ) -> LinkOut:
         return await LinkService(db_session).create(caller, month, member_id, data.days, settings.app.base_url)
 
     @delete("/links/{link_id:int}", guards=[requires_staff], status_code=204, summary="Revoke a statement link")
@@ -232,8 +271,11 @@ class PublicStatementController(Controller):
     async def page(self, db_session: AsyncSession, token: str) -> Response[str]:
         month, member_id = await LinkService(db_session).resolve(token)
         st = await StatementService(db_session).statement(month, member_id)
-        return Response(render_html(st, f"/benefits/s/{token}/pdf"), media_type="text/html",
-                        headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
+        return Response(
+            render_html(st, f"/benefits/s/{token}/pdf"),
+            media_type="text/html",
+            headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"},
+        )
 
     @get("/{token:str}/pdf", opt=PUBLIC, summary="Statement PDF by private link", include_in_schema=False)
     async def pdf(self, db_session: AsyncSession, token: str) -> Response[bytes]:
@@ -243,9 +285,14 @@ class PublicStatementController(Controller):
 
 async def _pdf_response(st: StatementOut) -> Response[bytes]:
     data = await to_thread.run_sync(render_pdf, st)
-    return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="statement-{st.month}-{st.member_id}.pdf"',
-        "Cache-Control": "private, no-store"})
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="statement-{st.month}-{st.member_id}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 route_handlers = [RecordsController, MonthController, PublicStatementController]

@@ -204,8 +204,9 @@ class Agreement(IdMixin, TimestampMixin, Base):
     __tablename__ = "benefit_agreement"
     __table_args__ = (
         UniqueConstraint("workshop_id", "effective_month"),
-        CheckConstraint("dividend_ratio_bp BETWEEN 0 AND 10000 AND service_fee_bp BETWEEN 0 AND 10000",
-                        name="rates_range"),
+        CheckConstraint(
+            "dividend_ratio_bp BETWEEN 0 AND 10000 AND service_fee_bp BETWEEN 0 AND 10000", name="rates_range"
+        ),
     )
 
     workshop_id: Mapped[int] = mapped_column(BigIntId, _fk("workshop"), index=True)
@@ -333,5 +334,3 @@ class StatementLink(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[dt.datetime] = mapped_column()
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_by: Mapped[int | None] = mapped_column(BigIntId, _fk("user_account", "SET NULL"), default=None)
-
-

@@ -29,8 +29,22 @@ from shop.benefits.models import (
 from shop.ledger.models import LedgerEntry, LedgerKind
 
 SH = ZoneInfo("Asia/Shanghai")
-BENEFIT_TABLES = (Member, LabourRate, WorkLog, PurchaseContract, PurchaseDelivery, ShareChange, Agreement, Cost,
-                  Adjustment, BenefitMonth, Settlement, StatementLine, Statement, LedgerEntry)
+BENEFIT_TABLES = (
+    Member,
+    LabourRate,
+    WorkLog,
+    PurchaseContract,
+    PurchaseDelivery,
+    ShareChange,
+    Agreement,
+    Cost,
+    Adjustment,
+    BenefitMonth,
+    Settlement,
+    StatementLine,
+    Statement,
+    LedgerEntry,
+)
 
 
 async def admin_caller(session: AsyncSession) -> Caller:
@@ -46,8 +60,9 @@ def sh(y: int, m: int, d: int, hh: int = 12, mm: int = 0) -> dt.datetime:
     return dt.datetime(y, m, d, hh, mm, tzinfo=SH).astimezone(dt.UTC)
 
 
-async def member(session: AsyncSession, name: str, kind: MemberKind = MemberKind.WORKER, user_id: int | None = None
-                 ) -> Member:
+async def member(
+    session: AsyncSession, name: str, kind: MemberKind = MemberKind.WORKER, user_id: int | None = None
+) -> Member:
     m = Member(kind=kind, name=name, represented_by=name, user_id=user_id)
     session.add(m)
     await session.flush()
@@ -55,15 +70,26 @@ async def member(session: AsyncSession, name: str, kind: MemberKind = MemberKind
 
 
 def revenue(workshop_id: int, amount_fen: int, at: dt.datetime, order_id: int = 1) -> LedgerEntry:
-    return LedgerEntry(kind=LedgerKind.WORKSHOP_REVENUE, amount_fen=amount_fen, occurred_at=at, order_id=order_id,
-                       order_line_id=order_id, workshop_id=workshop_id)
+    return LedgerEntry(
+        kind=LedgerKind.WORKSHOP_REVENUE,
+        amount_fen=amount_fen,
+        occurred_at=at,
+        order_id=order_id,
+        order_line_id=order_id,
+        workshop_id=workshop_id,
+    )
 
 
-def commission(streamer_user_id: int, amount_fen: int, at: dt.datetime, session_id: int, order_id: int
-               ) -> LedgerEntry:
-    return LedgerEntry(kind=LedgerKind.STREAMER_COMMISSION, amount_fen=amount_fen, occurred_at=at,
-                       order_id=order_id, order_line_id=order_id, streamer_user_id=streamer_user_id,
-                       live_session_id=session_id)
+def commission(streamer_user_id: int, amount_fen: int, at: dt.datetime, session_id: int, order_id: int) -> LedgerEntry:
+    return LedgerEntry(
+        kind=LedgerKind.STREAMER_COMMISSION,
+        amount_fen=amount_fen,
+        occurred_at=at,
+        order_id=order_id,
+        order_line_id=order_id,
+        streamer_user_id=streamer_user_id,
+        live_session_id=session_id,
+    )
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:

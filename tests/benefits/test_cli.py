@@ -15,8 +15,14 @@ from tests.conftest import empty_database
 
 def _hub(*args: str, url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url, "VAR_DIR": str(tmp_path), "COLUMNS": "120"}
-    return subprocess.run([sys.executable, "-c", "from shop.cli import cli; cli()", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", "from shop.cli import cli; cli()", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 async def test_hub_benefits_close(sqlite_url: str, tmp_path: Path) -> None:

@@ -36,26 +36,46 @@ async def test_every_write_into_a_closed_month_is_refused_and_changes_nothing(se
     adm = await admin_caller(session)
     ids = await brown_sugar_october(session)
     ws, ye = ids["workshop"], ids["ye"]
-    contract = await PurchaseService(session).create_contract(adm, ContractIn(
-        workshop_id=ws, member_id=ye, produce="甘蔗", valid_from=D(2026, 10, 1), valid_to=D(2026, 12, 31),
-        floor_fen_per_kg=100))
+    contract = await PurchaseService(session).create_contract(
+        adm,
+        ContractIn(
+            workshop_id=ws,
+            member_id=ye,
+            produce="甘蔗",
+            valid_from=D(2026, 10, 1),
+            valid_to=D(2026, 12, 31),
+            floor_fen_per_kg=100,
+        ),
+    )
     await CloseService(session).close("2026-10", adm.id)
     before = await counts(session)
     settlement_before = await StatementService(session).settlement("2026-10", ws)
     labour, equity = LabourService(session), EquityService(session)
     attempts = [
-        lambda: labour.record(adm, WorkLogIn(member_id=ye, workshop_id=ws, work_date=D(2026, 10, 30), task="削蔗",
-                                             quantity=5)),
+        lambda: labour.record(
+            adm, WorkLogIn(member_id=ye, workshop_id=ws, work_date=D(2026, 10, 30), task="削蔗", quantity=5)
+        ),
         lambda: labour.review(adm, ids["pending"], approve=True),
         lambda: labour.review(adm, ids["pending"], approve=False),
-        lambda: PurchaseService(session).record_delivery(adm, DeliveryIn(
-            contract_id=contract.id, delivered_on=D(2026, 10, 15), grams=1000, market_fen_per_kg=90)),
-        lambda: equity.record_cost(adm, CostIn(workshop_id=ws, incurred_on=D(2026, 10, 31),
-                                               category=CostCategory.MATERIALS, amount_fen=1)),
-        lambda: equity.change_shares(adm, ShareChangeIn(workshop_id=ws, member_id=ye, effective_on=D(2026, 10, 31),
-                                                        delta_shares=10, contribution=Contribution.MONEY)),
-        lambda: equity.set_agreement(adm, AgreementIn(workshop_id=ws, effective_month="2026-10",
-                                                      dividend_ratio_bp=9000, service_fee_bp=0)),
+        lambda: PurchaseService(session).record_delivery(
+            adm, DeliveryIn(contract_id=contract.id, delivered_on=D(2026, 10, 15), grams=1000, market_fen_per_kg=90)
+        ),
+        lambda: equity.record_cost(
+            adm, CostIn(workshop_id=ws, incurred_on=D(2026, 10, 31), category=CostCategory.MATERIALS, amount_fen=1)
+        ),
+        lambda: equity.change_shares(
+            adm,
+            ShareChangeIn(
+                workshop_id=ws,
+                member_id=ye,
+                effective_on=D(2026, 10, 31),
+                delta_shares=10,
+                contribution=Contribution.MONEY,
+            ),
+        ),
+        lambda: equity.set_agreement(
+            adm, AgreementIn(workshop_id=ws, effective_month="2026-10", dividend_ratio_bp=9000, service_fee_bp=0)
+        ),
     ]
     for attempt in attempts:
         # when
@@ -81,8 +101,11 @@ async def test_closing_twice_changes_nothing(session: AsyncSession) -> None:
     again = await CloseService(session).close("2026-10", adm.id)
     # then
     assert again.already_closed and not first.already_closed
-    assert (again.paid_out_fen, again.statements, again.closed_at) == (first.paid_out_fen, first.statements,
-                                                                       first.closed_at)
+    assert (again.paid_out_fen, again.statements, again.closed_at) == (
+        first.paid_out_fen,
+        first.statements,
+        first.closed_at,
+    )
     assert await counts(session) == before
 
 
@@ -105,9 +128,17 @@ async def test_a_correction_is_an_adjustment_line_in_the_next_open_month(session
     oct_line = await session.scalar(select(StatementLine).where(StatementLine.member_id == ids["jin_cunli"]))
     assert oct_line is not None
     # when
-    created = await EquityService(session).adjust(adm, AdjustmentIn(
-        member_id=ids["jin_cunli"], corrects_month="2026-10", amount_fen=5200, reason="漏记包装 20 件",
-        workshop_id=ids["workshop"], corrects_line_id=oct_line.id))
+    created = await EquityService(session).adjust(
+        adm,
+        AdjustmentIn(
+            member_id=ids["jin_cunli"],
+            corrects_month="2026-10",
+            amount_fen=5200,
+            reason="漏记包装 20 件",
+            workshop_id=ids["workshop"],
+            corrects_line_id=oct_line.id,
+        ),
+    )
     await CloseService(session).close("2026-11", adm.id)
     # then it is paid in November, refers to the October line, and is a cost of the workshop in November
     assert created.month == "2026-11"
@@ -115,8 +146,9 @@ async def test_a_correction_is_an_adjustment_line_in_the_next_open_month(session
     assert [(ln.kind, ln.amount_fen, ln.reference) for ln in nov.lines] == [(LineKind.ADJUSTMENT, 5200, oct_line.id)]
     assert nov.lines[0].description == f"更正 2026-10 漏记包装 20 件（更正第 {oct_line.id} 行）"
     assert (nov.total_fen, nov.ytd_fen) == (5200, 3_120_000 + 5200)
-    settlement = await session.scalar(select(Settlement).where(Settlement.month == "2026-11",
-                                                               Settlement.workshop_id == ids["workshop"]))
+    settlement = await session.scalar(
+        select(Settlement).where(Settlement.month == "2026-11", Settlement.workshop_id == ids["workshop"])
+    )
     assert settlement is not None and settlement.adjustment_fen == 5200
     october = await StatementService(session).statement("2026-10", ids["jin_cunli"])
     assert october.total_fen == 3_120_000  # the closed month is untouched
@@ -128,8 +160,9 @@ async def test_an_adjustment_of_an_open_month_is_refused(session: AsyncSession) 
     await session.commit()
     before = await counts(session)
     with pytest.raises(Conflict, match="still open"):
-        await EquityService(session).adjust(adm, AdjustmentIn(member_id=holder.id, corrects_month="2026-10",
-                                                               amount_fen=100, reason="x"))
+        await EquityService(session).adjust(
+            adm, AdjustmentIn(member_id=holder.id, corrects_month="2026-10", amount_fen=100, reason="x")
+        )
     await session.rollback()
     assert await counts(session) == before
     assert await session.scalar(select(Agreement.id)) is None

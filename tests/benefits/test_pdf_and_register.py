@@ -31,11 +31,30 @@ def _streams(pdf: bytes) -> list[bytes]:
 
 def test_pdf_embeds_every_chinese_glyph_it_uses() -> None:
     # given a statement with names and sources in Chinese (including a rare name character: 喆)
-    line = LineOut(id=1, kind=LineKind.DIVIDEND, workshop_id=1, workshop_name="知味红·红糖工坊", source_id=None,
-                   on_date=dt.date(2026, 10, 31), label="入股分红", quantity=80, rate=100, reference=10_000_000,
-                   amount_fen=8_000_000, description="知味红·红糖工坊：持股 80/100 股，分红池 ¥100,000.00")
-    st = StatementOut(month="2026-10", member_id=3, member_name="上坪村股份经济合作社 叶喆",
-                      member_kind=MemberKind.COLLECTIVE, lines=[line], total_fen=8_000_000, ytd_fen=8_000_000, sms="")
+    line = LineOut(
+        id=1,
+        kind=LineKind.DIVIDEND,
+        workshop_id=1,
+        workshop_name="知味红·红糖工坊",
+        source_id=None,
+        on_date=dt.date(2026, 10, 31),
+        label="入股分红",
+        quantity=80,
+        rate=100,
+        reference=10_000_000,
+        amount_fen=8_000_000,
+        description="知味红·红糖工坊：持股 80/100 股，分红池 ¥100,000.00",
+    )
+    st = StatementOut(
+        month="2026-10",
+        member_id=3,
+        member_name="上坪村股份经济合作社 叶喆",
+        member_kind=MemberKind.COLLECTIVE,
+        lines=[line],
+        total_fen=8_000_000,
+        ytd_fen=8_000_000,
+        sms="",
+    )
     # when
     pdf = render_pdf(st)
     # then every character is in the font, and the ToUnicode map names them so the text can be found and copied
@@ -61,25 +80,39 @@ async def test_share_register_answers_for_any_date(client: AsyncTestClient[Lites
     assert oct30["holdings"] == [{"member_id": ids["collective"], "shares": 80}]
     assert oct31["total_shares"] == 100 and nov1["total_shares"] == 150
     # a holder cannot go below zero shares
-    sell = await client.post("/api/benefits/shares", headers=headers, json={
-        "workshop_id": ids["workshop"], "member_id": ids["household"], "effective_on": "2026-11-02",
-        "delta_shares": -21, "contribution": "money"})
+    sell = await client.post(
+        "/api/benefits/shares",
+        headers=headers,
+        json={
+            "workshop_id": ids["workshop"],
+            "member_id": ids["household"],
+            "effective_on": "2026-11-02",
+            "delta_shares": -21,
+            "contribution": "money",
+        },
+    )
     assert sell.status_code == 422 and sell.json()["errors"][0]["field"] == "delta_shares"
 
 
-async def test_member_links_only_to_member_or_streamer_accounts(client: AsyncTestClient[Litestar],
-                                                               session: AsyncSession) -> None:
+async def test_member_links_only_to_member_or_streamer_accounts(
+    client: AsyncTestClient[Litestar], session: AsyncSession
+) -> None:
     admin = await factories.user(session, Role.CENTRE_ADMIN)
     buyer = await factories.user(session, Role.BUYER)
     streamer = await factories.user(session, Role.STREAMER)
     await session.commit()
     headers = factories.auth(admin)
-    refused = await client.post("/api/benefits/members", headers=headers,
-                                json={"kind": "worker", "name": "金存礼", "user_id": buyer.id})
+    refused = await client.post(
+        "/api/benefits/members", headers=headers, json={"kind": "worker", "name": "金存礼", "user_id": buyer.id}
+    )
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "user_id"
-    made = await client.post("/api/benefits/members", headers=headers,
-                             json={"kind": "streamer", "name": "村播小叶", "user_id": streamer.id, "delivery": "sms"})
+    made = await client.post(
+        "/api/benefits/members",
+        headers=headers,
+        json={"kind": "streamer", "name": "村播小叶", "user_id": streamer.id, "delivery": "sms"},
+    )
     assert made.status_code == 201 and made.json()["user_id"] == streamer.id
-    twice = await client.post("/api/benefits/members", headers=headers,
-                              json={"kind": "streamer", "name": "又一个", "user_id": streamer.id})
+    twice = await client.post(
+        "/api/benefits/members", headers=headers, json={"kind": "streamer", "name": "又一个", "user_id": streamer.id}
+    )
     assert twice.status_code == 409

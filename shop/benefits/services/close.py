@@ -8,9 +8,7 @@ month end (to split each dividend pool with `shop.money.allocate`). Closing a cl
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sqlalchemy import String, case, func, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,9 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop.audit import record
 from shop.benefits.models import (
     Adjustment,
-    Agreement,
     BenefitMonth,
-    Cost,
     CostCategory,
     LineKind,
     LogStatus,
@@ -29,13 +25,13 @@ from shop.benefits.models import (
     PurchaseContract,
     PurchaseDelivery,
     Settlement,
-    ShareChange,
     Statement,
     StatementLine,
     WorkLog,
     WorkUnit,
 )
 from shop.benefits.schemas import MonthOut
+from shop.benefits.services.figures import WorkshopFigures, gather_figures, holdings_at_month_end, settle
 from shop.benefits.services.months import (
     first_day,
     last_day,
@@ -43,54 +39,32 @@ from shop.benefits.services.months import (
     lock_month,
     next_month,
     parse_month,
-    previous_month,
     utc_bounds,
 )
 from shop.errors import Conflict
 from shop.ledger.models import LedgerEntry, LedgerKind
-from shop.money import BP_SCALE, allocate, floor_div
+from shop.money import allocate
 
 Progress = Callable[[str, int, int], None]
 STEPS = 8
 
 
-@dataclass
-class WorkshopFigures:
-    revenue: int = 0
-    labour: int = 0
-    purchase: int = 0
-    costs: dict[CostCategory, int] = field(default_factory=dict)
-    adjustment: int = 0
-    ratio_bp: int = 0
-    loss_brought: int = 0
-
-
-@dataclass(frozen=True)
-class Outcome:
-    profit: int
-    loss_carried: int
-    distributable: int
-    pool: int
-    retained: int
-
-
-def settle(f: WorkshopFigures, total_shares: int) -> Outcome:
-    """Profit, loss carried forward (offset first), pool (rounded down to the fen) and what stays."""
-    costs = sum(f.costs.values())
-    profit = f.revenue - f.labour - f.purchase - costs - f.adjustment
-    net = profit - f.loss_brought
-    if net <= 0:
-        return Outcome(profit, -net, 0, 0, 0)
-    pool = floor_div(net * f.ratio_bp, BP_SCALE) if total_shares > 0 else 0
-    return Outcome(profit, 0, net, pool, net - pool)
-
-
 def month_out(row: BenefitMonth, already_closed: bool = False) -> MonthOut:
-    return MonthOut(month=row.month, closed=True, closed_at=row.closed_at, workshops=row.workshops,
-                    statements=row.statements, labour_fen=row.labour_fen, purchase_fen=row.purchase_fen,
-                    dividend_fen=row.dividend_fen, commission_fen=row.commission_fen,
-                    adjustment_fen=row.adjustment_fen, paid_out_fen=row.paid_out_fen,
-                    unmatched_commission_fen=row.unmatched_commission_fen, already_closed=already_closed)
+    return MonthOut(
+        month=row.month,
+        closed=True,
+        closed_at=row.closed_at,
+        workshops=row.workshops,
+        statements=row.statements,
+        labour_fen=row.labour_fen,
+        purchase_fen=row.purchase_fen,
+        dividend_fen=row.dividend_fen,
+        commission_fen=row.commission_fen,
+        adjustment_fen=row.adjustment_fen,
+        paid_out_fen=row.paid_out_fen,
+        unmatched_commission_fen=row.unmatched_commission_fen,
+        already_closed=already_closed,
+    )
 
 
 class CloseService:
@@ -128,9 +102,9 @@ class CloseService:
                 raise
             return month_out(row, already_closed=True)
         tick("workshop figures", 1, STEPS)
-        figures = await self._figures(month)
+        figures = await gather_figures(self.session, month)
         tick("share register", 2, STEPS)
-        holdings = await self._holdings(last_day(month))
+        holdings = await holdings_at_month_end(self.session, last_day(month))
         tick("settlements and dividends", 3, STEPS)
         dividend_lines = await self._settle(month, figures, holdings)
         tick("labour and purchase lines", 4, STEPS)
@@ -143,73 +117,21 @@ class CloseService:
         await self._statements(month)
         tick("month totals", 7, STEPS)
         await self._totals(closing, len(figures), unmatched)
-        record(self.session, actor_id=actor_id, action="close", entity="benefit_month", entity_id=closing.id,
-               changes={"month": month, "paid_out_fen": closing.paid_out_fen})
+        record(
+            self.session,
+            actor_id=actor_id,
+            action="close",
+            entity="benefit_month",
+            entity_id=closing.id,
+            changes={"month": month, "paid_out_fen": closing.paid_out_fen},
+        )
         await self.session.commit()
         tick("closed", STEPS, STEPS)
         return month_out(closing)
 
-    async def _figures(self, month: str) -> dict[int, WorkshopFigures]:
-        start, end = utc_bounds(month)
-        d0, d1 = first_day(month), last_day(month)
-        figures: dict[int, WorkshopFigures] = defaultdict(WorkshopFigures)
-        s = self.session
-        revenue = await s.execute(
-            select(LedgerEntry.workshop_id, func.sum(LedgerEntry.amount_fen))
-            .where(LedgerEntry.kind == LedgerKind.WORKSHOP_REVENUE, LedgerEntry.occurred_at >= start,
-                   LedgerEntry.occurred_at < end, LedgerEntry.workshop_id.is_not(None))
-            .group_by(LedgerEntry.workshop_id))
-        for wid, total in revenue.all():
-            figures[wid].revenue = int(total)
-        labour = await s.execute(
-            select(WorkLog.workshop_id, func.sum(WorkLog.amount_fen))
-            .where(WorkLog.status == LogStatus.APPROVED, WorkLog.work_date >= d0, WorkLog.work_date <= d1)
-            .group_by(WorkLog.workshop_id))
-        for wid, total in labour.all():
-            figures[wid].labour = int(total)
-        purchase = await s.execute(
-            select(PurchaseDelivery.workshop_id, func.sum(PurchaseDelivery.payment_fen))
-            .where(PurchaseDelivery.delivered_on >= d0, PurchaseDelivery.delivered_on <= d1)
-            .group_by(PurchaseDelivery.workshop_id))
-        for wid, total in purchase.all():
-            figures[wid].purchase = int(total)
-        costs = await s.execute(
-            select(Cost.workshop_id, Cost.category, func.sum(Cost.amount_fen))
-            .where(Cost.incurred_on >= d0, Cost.incurred_on <= d1).group_by(Cost.workshop_id, Cost.category))
-        for wid, category, total in costs.all():
-            figures[wid].costs[CostCategory(category)] = int(total)
-        adjustments = await s.execute(
-            select(Adjustment.workshop_id, func.sum(Adjustment.amount_fen))
-            .where(Adjustment.month == month, Adjustment.workshop_id.is_not(None)).group_by(Adjustment.workshop_id))
-        for wid, total in adjustments.all():
-            figures[wid].adjustment = int(total)
-        latest = (select(Agreement.workshop_id, func.max(Agreement.effective_month).label("m"))
-                  .where(Agreement.effective_month <= month).group_by(Agreement.workshop_id).subquery())
-        agreements = await s.execute(
-            select(Agreement.workshop_id, Agreement.dividend_ratio_bp).join(
-                latest, (latest.c.workshop_id == Agreement.workshop_id) & (latest.c.m == Agreement.effective_month)))
-        for wid, ratio in agreements.all():
-            figures[wid].ratio_bp = int(ratio)
-        losses = await s.execute(
-            select(Settlement.workshop_id, Settlement.loss_carried_fen)
-            .where(Settlement.month == previous_month(month), Settlement.loss_carried_fen > 0))
-        for wid, loss in losses.all():
-            figures[wid].loss_brought = int(loss)
-        return figures
-
-    async def _holdings(self, on: dt.date) -> dict[int, list[tuple[int, int]]]:
-        rows = await self.session.execute(
-            select(ShareChange.workshop_id, ShareChange.member_id, func.sum(ShareChange.delta_shares))
-            .where(ShareChange.effective_on <= on).group_by(ShareChange.workshop_id, ShareChange.member_id)
-            .having(func.sum(ShareChange.delta_shares) > 0)
-            .order_by(ShareChange.workshop_id, ShareChange.member_id))
-        holdings: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for wid, mid, shares in rows.all():
-            holdings[wid].append((int(mid), int(shares)))
-        return holdings
-
-    async def _settle(self, month: str, figures: dict[int, WorkshopFigures],
-                      holdings: dict[int, list[tuple[int, int]]]) -> list[dict[str, object]]:
+    async def _settle(
+        self, month: str, figures: dict[int, WorkshopFigures], holdings: dict[int, list[tuple[int, int]]]
+    ) -> list[dict[str, object]]:
         for wid in holdings:  # a workshop with holders gets a settlement even in a quiet month
             figures.setdefault(wid, WorkshopFigures())
         settlements, lines = [], []
@@ -218,19 +140,46 @@ class CloseService:
             holders = holdings.get(wid, [])
             total_shares = sum(s for _, s in holders)
             out = settle(f, total_shares)
-            settlements.append(dict(
-                month=month, workshop_id=wid, revenue_fen=f.revenue, labour_fen=f.labour, purchase_fen=f.purchase,
-                materials_fen=f.costs.get(CostCategory.MATERIALS, 0), rent_fen=f.costs.get(CostCategory.RENT, 0),
-                other_cost_fen=f.costs.get(CostCategory.OTHER, 0), adjustment_fen=f.adjustment,
-                profit_fen=out.profit, loss_brought_fen=f.loss_brought, loss_carried_fen=out.loss_carried,
-                distributable_fen=out.distributable, dividend_ratio_bp=f.ratio_bp, pool_fen=out.pool,
-                dividend_paid_fen=out.pool, retained_fen=out.retained, total_shares=total_shares))
+            settlements.append(
+                dict(
+                    month=month,
+                    workshop_id=wid,
+                    revenue_fen=f.revenue,
+                    labour_fen=f.labour,
+                    purchase_fen=f.purchase,
+                    materials_fen=f.costs.get(CostCategory.MATERIALS, 0),
+                    rent_fen=f.costs.get(CostCategory.RENT, 0),
+                    other_cost_fen=f.costs.get(CostCategory.OTHER, 0),
+                    adjustment_fen=f.adjustment,
+                    profit_fen=out.profit,
+                    loss_brought_fen=f.loss_brought,
+                    loss_carried_fen=out.loss_carried,
+                    distributable_fen=out.distributable,
+                    dividend_ratio_bp=f.ratio_bp,
+                    pool_fen=out.pool,
+                    dividend_paid_fen=out.pool,
+                    retained_fen=out.retained,
+                    total_shares=total_shares,
+                )
+            )
             if out.pool > 0:
                 parts = allocate(out.pool, [s for _, s in holders], keys=[m for m, _ in holders])
                 for (member_id, shares), amount in zip(holders, parts, strict=True):
-                    lines.append(dict(month=month, member_id=member_id, workshop_id=wid, kind=LineKind.DIVIDEND,
-                                      source_id=None, on_date=last_day(month), label="入股分红", quantity=shares,
-                                      rate=total_shares, reference=out.pool, amount_fen=amount))
+                    lines.append(
+                        dict(
+                            month=month,
+                            member_id=member_id,
+                            workshop_id=wid,
+                            kind=LineKind.DIVIDEND,
+                            source_id=None,
+                            on_date=last_day(month),
+                            label="入股分红",
+                            quantity=shares,
+                            rate=total_shares,
+                            reference=out.pool,
+                            amount_fen=amount,
+                        )
+                    )
         if settlements:
             await self.session.execute(insert(Settlement), settlements)
         return lines
@@ -239,20 +188,47 @@ class CloseService:
         d0, d1 = first_day(month), last_day(month)
         m = literal(month, String)
         labour = select(
-            m, WorkLog.member_id, WorkLog.workshop_id, literal(LineKind.LABOUR.value, String), WorkLog.id,
-            WorkLog.work_date, WorkLog.task, WorkLog.quantity, WorkLog.rate_fen,
-            case((WorkLog.unit == WorkUnit.HOUR, 1), else_=0), WorkLog.amount_fen,
+            m,
+            WorkLog.member_id,
+            WorkLog.workshop_id,
+            literal(LineKind.LABOUR.value, String),
+            WorkLog.id,
+            WorkLog.work_date,
+            WorkLog.task,
+            WorkLog.quantity,
+            WorkLog.rate_fen,
+            case((WorkLog.unit == WorkUnit.HOUR, 1), else_=0),
+            WorkLog.amount_fen,
         ).where(WorkLog.status == LogStatus.APPROVED, WorkLog.work_date >= d0, WorkLog.work_date <= d1)
-        purchase = select(
-            m, PurchaseDelivery.member_id, PurchaseDelivery.workshop_id, literal(LineKind.PURCHASE.value, String),
-            PurchaseDelivery.id, PurchaseDelivery.delivered_on, PurchaseContract.produce, PurchaseDelivery.grams,
-            PurchaseDelivery.price_fen_per_kg, PurchaseDelivery.market_fen_per_kg, PurchaseDelivery.payment_fen,
-        ).join(PurchaseContract, PurchaseContract.id == PurchaseDelivery.contract_id).where(
-            PurchaseDelivery.delivered_on >= d0, PurchaseDelivery.delivered_on <= d1)
+        purchase = (
+            select(
+                m,
+                PurchaseDelivery.member_id,
+                PurchaseDelivery.workshop_id,
+                literal(LineKind.PURCHASE.value, String),
+                PurchaseDelivery.id,
+                PurchaseDelivery.delivered_on,
+                PurchaseContract.produce,
+                PurchaseDelivery.grams,
+                PurchaseDelivery.price_fen_per_kg,
+                PurchaseDelivery.market_fen_per_kg,
+                PurchaseDelivery.payment_fen,
+            )
+            .join(PurchaseContract, PurchaseContract.id == PurchaseDelivery.contract_id)
+            .where(PurchaseDelivery.delivered_on >= d0, PurchaseDelivery.delivered_on <= d1)
+        )
         adjustments = select(
-            m, Adjustment.member_id, Adjustment.workshop_id, literal(LineKind.ADJUSTMENT.value, String),
-            Adjustment.id, null(), func.substr(Adjustment.corrects_month + " " + Adjustment.reason, 1, 120),
-            literal(0), literal(0), func.coalesce(Adjustment.corrects_line_id, 0), Adjustment.amount_fen,
+            m,
+            Adjustment.member_id,
+            Adjustment.workshop_id,
+            literal(LineKind.ADJUSTMENT.value, String),
+            Adjustment.id,
+            null(),
+            func.substr(Adjustment.corrects_month + " " + Adjustment.reason, 1, 120),
+            literal(0),
+            literal(0),
+            func.coalesce(Adjustment.corrects_line_id, 0),
+            Adjustment.amount_fen,
         ).where(Adjustment.month == month)
         for query in (labour, purchase, adjustments):
             await self.session.execute(insert(StatementLine).from_select(_LINE_COLUMNS, query))
@@ -260,39 +236,73 @@ class CloseService:
     async def _commission_lines(self, month: str) -> int:
         """Commission lines per streamer and live session; returns the commission of streamers with no member."""
         start, end = utc_bounds(month)
-        in_month = (LedgerEntry.kind == LedgerKind.STREAMER_COMMISSION, LedgerEntry.occurred_at >= start,
-                    LedgerEntry.occurred_at < end, LedgerEntry.streamer_user_id.is_not(None))
+        in_month = (
+            LedgerEntry.kind == LedgerKind.STREAMER_COMMISSION,
+            LedgerEntry.occurred_at >= start,
+            LedgerEntry.occurred_at < end,
+            LedgerEntry.streamer_user_id.is_not(None),
+        )
         query = (
-            select(literal(month, String), Member.id, null(), literal(LineKind.COMMISSION.value, String),
-                   LedgerEntry.live_session_id, null(), literal("直播佣金", String),
-                   func.count(func.distinct(LedgerEntry.order_id)), literal(0), literal(0),
-                   func.sum(LedgerEntry.amount_fen))
-            .join(Member, Member.user_id == LedgerEntry.streamer_user_id).where(*in_month)
-            .group_by(Member.id, LedgerEntry.live_session_id))
+            select(
+                literal(month, String),
+                Member.id,
+                null(),
+                literal(LineKind.COMMISSION.value, String),
+                LedgerEntry.live_session_id,
+                null(),
+                literal("直播佣金", String),
+                func.count(func.distinct(LedgerEntry.order_id)),
+                literal(0),
+                literal(0),
+                func.sum(LedgerEntry.amount_fen),
+            )
+            .join(Member, Member.user_id == LedgerEntry.streamer_user_id)
+            .where(*in_month)
+            .group_by(Member.id, LedgerEntry.live_session_id)
+        )
         await self.session.execute(insert(StatementLine).from_select(_LINE_COLUMNS, query))
         unmatched = await self.session.scalar(
             select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
-                *in_month, ~select(Member.id).where(Member.user_id == LedgerEntry.streamer_user_id).exists()))
+                *in_month, ~select(Member.id).where(Member.user_id == LedgerEntry.streamer_user_id).exists()
+            )
+        )
         return int(unmatched or 0)
 
     async def _statements(self, month: str) -> None:
         per_member = (
-            select(literal(month, String), StatementLine.member_id, func.count(), func.sum(StatementLine.amount_fen),
-                   func.sum(StatementLine.amount_fen))
-            .where(StatementLine.month == month).group_by(StatementLine.member_id))
-        await self.session.execute(insert(Statement).from_select(
-            ["month", "member_id", "line_count", "total_fen", "ytd_fen"], per_member))
-        earlier = Statement.__table__.alias("earlier")
-        before = (select(func.coalesce(func.sum(earlier.c.total_fen), 0))
-                  .where(earlier.c.member_id == Statement.member_id, earlier.c.month >= month[:4] + "-01",
-                         earlier.c.month < month).scalar_subquery())
+            select(
+                literal(month, String),
+                StatementLine.member_id,
+                func.count(),
+                func.sum(StatementLine.amount_fen),
+                func.sum(StatementLine.amount_fen),
+            )
+            .where(StatementLine.month == month)
+            .group_by(StatementLine.member_id)
+        )
         await self.session.execute(
-            update(Statement).where(Statement.month == month).values(ytd_fen=Statement.total_fen + before))
+            insert(Statement).from_select(["month", "member_id", "line_count", "total_fen", "ytd_fen"], per_member)
+        )
+        earlier = Statement.__table__.alias("earlier")
+        before = (
+            select(func.coalesce(func.sum(earlier.c.total_fen), 0))
+            .where(
+                earlier.c.member_id == Statement.member_id,
+                earlier.c.month >= month[:4] + "-01",
+                earlier.c.month < month,
+            )
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            update(Statement).where(Statement.month == month).values(ytd_fen=Statement.total_fen + before)
+        )
 
     async def _totals(self, closing: BenefitMonth, workshops: int, unmatched: int) -> None:
         rows = await self.session.execute(
             select(StatementLine.kind, func.sum(StatementLine.amount_fen))
-            .where(StatementLine.month == closing.month).group_by(StatementLine.kind))
+            .where(StatementLine.month == closing.month)
+            .group_by(StatementLine.kind)
+        )
         by_kind = {LineKind(k): int(v) for k, v in rows.all()}
         closing.labour_fen = by_kind.get(LineKind.LABOUR, 0)
         closing.purchase_fen = by_kind.get(LineKind.PURCHASE, 0)
@@ -301,11 +311,26 @@ class CloseService:
         closing.adjustment_fen = by_kind.get(LineKind.ADJUSTMENT, 0)
         closing.paid_out_fen = sum(by_kind.values())
         closing.workshops = workshops
-        closing.statements = int(await self.session.scalar(
-            select(func.count()).select_from(Statement).where(Statement.month == closing.month)) or 0)
+        closing.statements = int(
+            await self.session.scalar(
+                select(func.count()).select_from(Statement).where(Statement.month == closing.month)
+            )
+            or 0
+        )
         closing.unmatched_commission_fen = unmatched
         await self.session.flush()
 
 
-_LINE_COLUMNS = ["month", "member_id", "workshop_id", "kind", "source_id", "on_date", "label", "quantity", "rate",
-                 "reference", "amount_fen"]
+_LINE_COLUMNS = [
+    "month",
+    "member_id",
+    "workshop_id",
+    "kind",
+    "source_id",
+    "on_date",
+    "label",
+    "quantity",
+    "rate",
+    "reference",
+    "amount_fen",
+]

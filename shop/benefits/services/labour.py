@@ -33,9 +33,19 @@ def labour_amount(unit: WorkUnit, quantity: int, rate_fen: int) -> int:
 
 
 def log_out(log: WorkLog) -> WorkLogOut:
-    return WorkLogOut(id=log.id, member_id=log.member_id, workshop_id=log.workshop_id, work_date=log.work_date,
-                      task=log.task, unit=log.unit, quantity=log.quantity, rate_fen=log.rate_fen,
-                      amount_fen=log.amount_fen, status=log.status, source=log.source)
+    return WorkLogOut(
+        id=log.id,
+        member_id=log.member_id,
+        workshop_id=log.workshop_id,
+        work_date=log.work_date,
+        task=log.task,
+        unit=log.unit,
+        quantity=log.quantity,
+        rate_fen=log.rate_fen,
+        amount_fen=log.amount_fen,
+        status=log.status,
+        source=log.source,
+    )
 
 
 class LabourService:
@@ -47,7 +57,8 @@ class LabourService:
         await require_workshop(self.session, workshop_id)
         ensure_workshop_scope(caller, workshop_id)
         rate = await self.session.scalar(
-            select(LabourRate).where(LabourRate.workshop_id == workshop_id, LabourRate.task == data.task))
+            select(LabourRate).where(LabourRate.workshop_id == workshop_id, LabourRate.task == data.task)
+        )
         before = {"unit": rate.unit.value, "rate_fen": rate.rate_fen} if rate else {}
         if rate is None:
             rate = LabourRate(workshop_id=workshop_id, task=data.task, unit=data.unit, rate_fen=data.rate_fen)
@@ -55,16 +66,26 @@ class LabourService:
         else:
             rate.unit, rate.rate_fen = data.unit, data.rate_fen
         await self.session.flush()
-        record(self.session, actor_id=caller.id, action="set_rate", entity="benefit_labour_rate", entity_id=rate.id,
-               changes={"before": before, "unit": data.unit.value, "rate_fen": data.rate_fen})
+        record(
+            self.session,
+            actor_id=caller.id,
+            action="set_rate",
+            entity="benefit_labour_rate",
+            entity_id=rate.id,
+            changes={"before": before, "unit": data.unit.value, "rate_fen": data.rate_fen},
+        )
         await self.session.commit()
         return RateOut(id=rate.id, workshop_id=workshop_id, task=rate.task, unit=rate.unit, rate_fen=rate.rate_fen)
 
     async def rates(self, workshop_id: int) -> list[RateOut]:
-        rows = (await self.session.scalars(
-            select(LabourRate).where(LabourRate.workshop_id == workshop_id).order_by(LabourRate.task))).all()
-        return [RateOut(id=r.id, workshop_id=r.workshop_id, task=r.task, unit=r.unit, rate_fen=r.rate_fen)
-                for r in rows]
+        rows = (
+            await self.session.scalars(
+                select(LabourRate).where(LabourRate.workshop_id == workshop_id).order_by(LabourRate.task)
+            )
+        ).all()
+        return [
+            RateOut(id=r.id, workshop_id=r.workshop_id, task=r.task, unit=r.unit, rate_fen=r.rate_fen) for r in rows
+        ]
 
     async def _build(self, caller: Caller, data: WorkLogIn, source: str) -> WorkLog:
         """Validate one log (raises InvalidInput / Conflict / 403) and add it to the transaction."""
@@ -75,22 +96,38 @@ class LabourService:
         if data.work_date > today_shanghai():
             raise InvalidInput("The work date is in the future.", field="work_date")
         rate = await self.session.scalar(
-            select(LabourRate).where(LabourRate.workshop_id == data.workshop_id, LabourRate.task == data.task))
+            select(LabourRate).where(LabourRate.workshop_id == data.workshop_id, LabourRate.task == data.task)
+        )
         if rate is None:
             raise InvalidInput(f"Workshop {data.workshop_id} has no rate for task {data.task!r}.", field="task")
         await ensure_open(self.session, month_of(data.work_date), "A work log")
-        log = WorkLog(member_id=data.member_id, workshop_id=data.workshop_id, work_date=data.work_date,
-                      task=data.task, unit=rate.unit, quantity=data.quantity, rate_fen=rate.rate_fen,
-                      amount_fen=labour_amount(rate.unit, data.quantity, rate.rate_fen), source=source,
-                      recorded_by=caller.id, status=LogStatus.PENDING)
+        log = WorkLog(
+            member_id=data.member_id,
+            workshop_id=data.workshop_id,
+            work_date=data.work_date,
+            task=data.task,
+            unit=rate.unit,
+            quantity=data.quantity,
+            rate_fen=rate.rate_fen,
+            amount_fen=labour_amount(rate.unit, data.quantity, rate.rate_fen),
+            source=source,
+            recorded_by=caller.id,
+            status=LogStatus.PENDING,
+        )
         self.session.add(log)
         return log
 
     async def record(self, caller: Caller, data: WorkLogIn) -> WorkLogOut:
         log = await self._build(caller, data, "manual")
         await self.session.flush()
-        record(self.session, actor_id=caller.id, action="create", entity="benefit_work_log", entity_id=log.id,
-               changes={"amount_fen": log.amount_fen})
+        record(
+            self.session,
+            actor_id=caller.id,
+            action="create",
+            entity="benefit_work_log",
+            entity_id=log.id,
+            changes={"amount_fen": log.amount_fen},
+        )
         await self.session.commit()
         return log_out(log)
 
@@ -99,17 +136,23 @@ class LabourService:
         reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
         missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise InvalidInput(f"The CSV header must have the columns {', '.join(CSV_COLUMNS)}; missing "
-                               f"{', '.join(missing)}.", field="file")
+            raise InvalidInput(
+                f"The CSV header must have the columns {', '.join(CSV_COLUMNS)}; missing {', '.join(missing)}.",
+                field="file",
+            )
         rejected: list[RejectedRow] = []
         logs: list[WorkLog] = []
         for number, row in enumerate(reader, start=2):
             if number - 1 > MAX_IMPORT_ROWS:
                 raise InvalidInput(f"At most {MAX_IMPORT_ROWS} rows per import.", field="file")
             try:
-                data = WorkLogIn(member_id=_int(row, "member_id"), workshop_id=_int(row, "workshop_id"),
-                                 work_date=_date(row, "work_date"), task=(row.get("task") or "").strip(),
-                                 quantity=_int(row, "quantity"))
+                data = WorkLogIn(
+                    member_id=_int(row, "member_id"),
+                    workshop_id=_int(row, "workshop_id"),
+                    work_date=_date(row, "work_date"),
+                    task=(row.get("task") or "").strip(),
+                    quantity=_int(row, "quantity"),
+                )
                 if not data.task or len(data.task) > 64:
                     raise InvalidInput("task must be 1–64 characters", field="task")
                 if not 1 <= data.quantity <= 100_000:
@@ -123,8 +166,14 @@ class LabourService:
                 if type(exc).__name__ != "PermissionDeniedException":
                     raise
                 rejected.append(RejectedRow(row=number, errors=[f"workshop_id: {exc}"]))
-        record(self.session, actor_id=caller.id, action="import", entity="benefit_work_log", entity_id=None,
-               changes={"imported": len(logs), "rejected": len(rejected)})
+        record(
+            self.session,
+            actor_id=caller.id,
+            action="import",
+            entity="benefit_work_log",
+            entity_id=None,
+            changes={"imported": len(logs), "rejected": len(rejected)},
+        )
         await self.session.commit()
         return ImportReport(imported=len(logs), rejected=rejected, log_ids=[log.id for log in logs])
 
@@ -136,8 +185,14 @@ class LabourService:
             raise Conflict(f"Work log {log_id} is already {log.status.value}.")
         log.status = LogStatus.APPROVED if approve else LogStatus.REJECTED
         log.reviewed_by = caller.id
-        record(self.session, actor_id=caller.id, action="approve" if approve else "reject",
-               entity="benefit_work_log", entity_id=log.id, changes={"status": log.status.value})
+        record(
+            self.session,
+            actor_id=caller.id,
+            action="approve" if approve else "reject",
+            entity="benefit_work_log",
+            entity_id=log.id,
+            changes={"status": log.status.value},
+        )
         await self.session.commit()
         return log_out(log)
 

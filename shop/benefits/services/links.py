@@ -28,17 +28,28 @@ class LinkService:
 
     async def create(self, caller: Caller, month: str, member_id: int, days: int, base_url: str) -> LinkOut:
         month = parse_month(month)
-        if await self.session.scalar(
-                select(Statement.id).where(Statement.month == month, Statement.member_id == member_id)) is None:
+        if (
+            await self.session.scalar(
+                select(Statement.id).where(Statement.month == month, Statement.member_id == member_id)
+            )
+            is None
+        ):
             raise NotFound(f"Member {member_id} has no statement for {month}.")
         token = secrets.token_urlsafe(32)
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
-        link = StatementLink(token_hash=token_hash(token), month=month, member_id=member_id, expires_at=expires,
-                             created_by=caller.id)
+        link = StatementLink(
+            token_hash=token_hash(token), month=month, member_id=member_id, expires_at=expires, created_by=caller.id
+        )
         self.session.add(link)
         await self.session.flush()
-        record(self.session, actor_id=caller.id, action="create", entity="benefit_statement_link", entity_id=link.id,
-               changes={"month": month, "member_id": member_id, "expires_at": expires.isoformat()})
+        record(
+            self.session,
+            actor_id=caller.id,
+            action="create",
+            entity="benefit_statement_link",
+            entity_id=link.id,
+            changes={"month": month, "member_id": member_id, "expires_at": expires.isoformat()},
+        )
         await self.session.commit()
         return LinkOut(id=link.id, token=token, url=f"{base_url.rstrip('/')}/benefits/s/{token}", expires_at=expires)
 
@@ -46,8 +57,9 @@ class LinkService:
         link = await get_or_404(self.session, StatementLink, link_id, "statement link")
         if link.revoked_at is None:
             link.revoked_at = dt.datetime.now(dt.UTC)
-            record(self.session, actor_id=caller.id, action="revoke", entity="benefit_statement_link",
-                   entity_id=link.id)
+            record(
+                self.session, actor_id=caller.id, action="revoke", entity="benefit_statement_link", entity_id=link.id
+            )
             await self.session.commit()
 
     async def resolve(self, token: str) -> tuple[str, int]:

@@ -33,8 +33,14 @@ async def require_workshop(session: AsyncSession, workshop_id: int, field: str =
 
 def member_out(member: Member, participations: list[Participation] | None = None) -> MemberOut:
     return MemberOut(
-        id=member.id, kind=member.kind, name=member.name, represented_by=member.represented_by, phone=member.phone,
-        delivery=member.delivery, village_id=member.village_id, user_id=member.user_id,
+        id=member.id,
+        kind=member.kind,
+        name=member.name,
+        represented_by=member.represented_by,
+        phone=member.phone,
+        delivery=member.delivery,
+        village_id=member.village_id,
+        user_id=member.user_id,
         participations=[ParticipationIn(workshop_id=p.workshop_id, model=p.model) for p in participations or []],
     )
 
@@ -49,36 +55,63 @@ class MemberService:
         if data.user_id is not None:
             user = await get_or_404(self.session, User, data.user_id, "user", "user_id")
             if user.role not in (Role.MEMBER, Role.STREAMER):
-                raise InvalidInput("A member may link only to an account with role member or streamer.",
-                                   field="user_id")
+                raise InvalidInput(
+                    "A member may link only to an account with role member or streamer.", field="user_id"
+                )
             if await self.session.scalar(select(Member.id).where(Member.user_id == data.user_id)):
                 raise Conflict(f"User {data.user_id} is already linked to a member.", field="user_id")
-        member = Member(kind=data.kind, name=data.name, represented_by=data.represented_by, phone=data.phone,
-                        delivery=data.delivery, village_id=data.village_id, user_id=data.user_id)
+        member = Member(
+            kind=data.kind,
+            name=data.name,
+            represented_by=data.represented_by,
+            phone=data.phone,
+            delivery=data.delivery,
+            village_id=data.village_id,
+            user_id=data.user_id,
+        )
         self.session.add(member)
         await self.session.flush()
-        record(self.session, actor_id=caller.id, action="create", entity="benefit_member", entity_id=member.id,
-               changes={"name": data.name, "kind": data.kind.value})
+        record(
+            self.session,
+            actor_id=caller.id,
+            action="create",
+            entity="benefit_member",
+            entity_id=member.id,
+            changes={"name": data.name, "kind": data.kind.value},
+        )
         await self.session.commit()
         return member_out(member)
 
     async def join(self, caller: Caller, member_id: int, data: ParticipationIn) -> MemberOut:
         member = await get_or_404(self.session, Member, member_id, "member")
         await require_workshop(self.session, data.workshop_id)
-        exists = await self.session.scalar(select(Participation.id).where(
-            Participation.member_id == member_id, Participation.workshop_id == data.workshop_id,
-            Participation.model == data.model))
+        exists = await self.session.scalar(
+            select(Participation.id).where(
+                Participation.member_id == member_id,
+                Participation.workshop_id == data.workshop_id,
+                Participation.model == data.model,
+            )
+        )
         if exists is None:
             self.session.add(Participation(member_id=member_id, workshop_id=data.workshop_id, model=data.model))
-            record(self.session, actor_id=caller.id, action="join", entity="benefit_member", entity_id=member_id,
-                   changes={"workshop_id": data.workshop_id, "model": data.model.value})
+            record(
+                self.session,
+                actor_id=caller.id,
+                action="join",
+                entity="benefit_member",
+                entity_id=member_id,
+                changes={"workshop_id": data.workshop_id, "model": data.model.value},
+            )
             await self.session.commit()
         return await self.get(member.id)
 
     async def get(self, member_id: int) -> MemberOut:
         member = await get_or_404(self.session, Member, member_id, "member")
-        parts = (await self.session.scalars(
-            select(Participation).where(Participation.member_id == member_id).order_by(Participation.id))).all()
+        parts = (
+            await self.session.scalars(
+                select(Participation).where(Participation.member_id == member_id).order_by(Participation.id)
+            )
+        ).all()
         return member_out(member, list(parts))
 
     async def list(self, offset: int, limit: int, **filters: Any) -> tuple[list[MemberOut], int]:

@@ -29,8 +29,14 @@ from shop.benefits.schemas import StatementOut
 from shop.benefits.services.statements import KIND_ZH
 from shop.money import format_yuan
 
-KIND_LABEL = {"member": "成员", "household": "农户", "worker": "务工人员", "grower": "种植户",
-              "collective": "村集体", "streamer": "村播"}
+KIND_LABEL = {
+    "member": "成员",
+    "household": "农户",
+    "worker": "务工人员",
+    "grower": "种植户",
+    "collective": "村集体",
+    "streamer": "村播",
+}
 
 
 def font_path() -> Path:
@@ -80,9 +86,14 @@ class CjkFont:
         fb.setupHorizontalMetrics({n: self.metrics[n] for n in names})
         fb.setupHorizontalHeader(ascent=self.hhea.ascent, descent=self.hhea.descent)
         fb.setupNameTable({"familyName": "HubCJK", "styleName": "Regular"})
-        fb.setupOS2(sTypoAscender=self.os2.sTypoAscender, sTypoDescender=self.os2.sTypoDescender,
-                    usWinAscent=self.os2.usWinAscent, usWinDescent=self.os2.usWinDescent,
-                    sCapHeight=getattr(self.os2, "sCapHeight", 733), usWeightClass=400)
+        fb.setupOS2(
+            sTypoAscender=self.os2.sTypoAscender,
+            sTypoDescender=self.os2.sTypoDescender,
+            usWinAscent=self.os2.usWinAscent,
+            usWinDescent=self.os2.usWinDescent,
+            sCapHeight=getattr(self.os2, "sCapHeight", 733),
+            usWeightClass=400,
+        )
         fb.setupPost()
         fb.font.recalcBBoxes = False  # bounds were computed when each glyph was converted
         buffer = io.BytesIO()
@@ -104,13 +115,22 @@ HEADER = "共富工坊 月度收益对账单"
 
 def render_pdf(st: StatementOut, workshop_hint: str = "") -> bytes:
     """A4 statement: header, member, one row per line with its source, month total and year to date."""
-    rows = [(KIND_ZH[ln.kind], ln.workshop_name or "—", ln.description, format_yuan(ln.amount_fen))
-            for ln in st.lines]
+    rows = [(KIND_ZH[ln.kind], ln.workshop_name or "—", ln.description, format_yuan(ln.amount_fen)) for ln in st.lines]
     title = f"{st.month[:4]}年{int(st.month[5:])}月"
     member = f"{st.member_name}（{KIND_LABEL.get(st.member_kind.value, st.member_kind.value)}，编号 {st.member_id}）"
     totals = [f"本月合计：{format_yuan(st.total_fen)}", f"本年累计：{format_yuan(st.ytd_fen)}"]
-    all_text = "".join([HEADER, title, member, *totals, "类别工坊说明金额来源—（）：，。/×#", workshop_hint,
-                        *(c for row in rows for c in row), "0123456789.-¥,"])
+    all_text = "".join(
+        [
+            HEADER,
+            title,
+            member,
+            *totals,
+            "类别工坊说明金额来源—（）：，。/×#",
+            workshop_hint,
+            *(c for row in rows for c in row),
+            "0123456789.-¥,",
+        ]
+    )
     font_bytes = cjk_font().subset(all_text)
     with tempfile.NamedTemporaryFile(suffix=".ttf", delete=False) as tmp:
         tmp.write(font_bytes)
@@ -119,7 +139,7 @@ def render_pdf(st: StatementOut, workshop_hint: str = "") -> bytes:
         pdf.set_title(f"{HEADER} {title} {st.member_name}")
         pdf.set_auto_page_break(True, margin=15)
         pdf.add_font("cjk", fname=tmp.name)
-        pdf.fonts["cjk"].ttfont.recalcBBoxes = False
+        pdf.fonts["cjk"].ttfont.recalcBBoxes = False  # type: ignore[union-attr]
         pdf.add_page()
         _body(pdf, title, member, rows, totals)
         return bytes(pdf.output())
@@ -134,9 +154,14 @@ ROW_HEIGHT = 5.5
 def _row(pdf: Any, cells: tuple[str, str, str, str], fill: bool = False) -> None:
     """One bordered table row; only a row whose text does not fit on one line pays for line breaking."""
     fits = all(pdf.get_string_width(text) <= width - 2.2 for text, width in zip(cells, COLUMNS, strict=True))
-    lines = 1 if fits else max(
-        len(pdf.multi_cell(width, ROW_HEIGHT, text, dry_run=True, output="LINES"))
-        for text, width in zip(cells, COLUMNS, strict=True))
+    lines = (
+        1
+        if fits
+        else max(
+            len(pdf.multi_cell(width, ROW_HEIGHT, text, dry_run=True, output="LINES"))
+            for text, width in zip(cells, COLUMNS, strict=True)
+        )
+    )
     height = ROW_HEIGHT * lines
     if pdf.will_page_break(height):
         pdf.add_page()

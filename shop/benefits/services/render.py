@@ -22,5 +22,10 @@ def environment() -> Environment:
 
 def render_html(st: StatementOut, pdf_url: str | None = None) -> str:
     template = environment().get_template("statement.html")
-    return template.render(st=st, kinds=KIND_ZH, yuan=format_yuan, pdf_url=pdf_url,
-                           kind_label=KIND_LABEL.get(st.member_kind.value, st.member_kind.value))
+    return template.render(
+        st=st,
+        kinds=KIND_ZH,
+        yuan=format_yuan,
+        pdf_url=pdf_url,
+        kind_label=KIND_LABEL.get(st.member_kind.value, st.member_kind.value),
+    )
