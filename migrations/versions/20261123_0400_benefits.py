@@ -1,7 +1,7 @@
 """benefits
 
 Revision ID: 0400
-Revises: 0002
+Revises: 0500
 Create Date: 2026-11-23 17:06:30.374797
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0400"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0500"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -97,4 +97,5 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     out = {}
     for model in BENEFIT_TABLES:
         out[model.__tablename__] = int(await session.scalar(select(func.count()).select_from(model)) or 0)
+    await session.rollback()  # a read: release SQLite's lock so the app can write
     return out

@@ -44,8 +44,8 @@ async def test_manager_may_only_touch_own_workshop(client: Client, session: Asyn
     other = await factories.workshop(session, village, "小舟山共富工坊")
     manager = await factories.user(session, Role.WORKSHOP_MANAGER, workshop_ids=[other.id])
     await session.commit()
-    before = await counts(session)
     headers = factories.auth(manager)
+    before = await counts(session)
     # when / then
     body = {
         "member_id": ids["ye"],

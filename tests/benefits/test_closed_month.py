@@ -156,12 +156,12 @@ async def test_a_correction_is_an_adjustment_line_in_the_next_open_month(session
 
 async def test_an_adjustment_of_an_open_month_is_refused(session: AsyncSession) -> None:
     adm = await admin_caller(session)
-    holder = await member(session, "农户甲", MemberKind.HOUSEHOLD)
+    holder_id = (await member(session, "农户甲", MemberKind.HOUSEHOLD)).id
     await session.commit()
     before = await counts(session)
     with pytest.raises(Conflict, match="still open"):
         await EquityService(session).adjust(
-            adm, AdjustmentIn(member_id=holder.id, corrects_month="2026-10", amount_fen=100, reason="x")
+            adm, AdjustmentIn(member_id=holder_id, corrects_month="2026-10", amount_fen=100, reason="x")
         )
     await session.rollback()
     assert await counts(session) == before
