@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "shop.stock.models",
     "shop.checkout.models",
     "shop.payments.models",
+    "shop.benefits.models",
 ]
 
 

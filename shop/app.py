@@ -44,6 +44,7 @@ CONTROLLER_MODULES = [
     "shop.orders.controllers",
     "shop.payments.controllers",
     "shop.vouchers.controllers",
+    "shop.benefits.controllers",
 ]
 WIRING_MODULES: list[str] = ["livestream.wiring", "search.wiring", "logistics.wiring", "shop.stock.wiring"]
 
