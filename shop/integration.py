@@ -25,7 +25,7 @@ from typing import Any
 import structlog
 from litestar import Litestar
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.models import Product, ProductVariant, Region, RegionLevel
 from livestream.services import attribution as live_attribution
@@ -39,7 +39,7 @@ from logistics.services.shipments import create_shipments_for_order
 from shop.accounts.models import Role
 from shop.auth import Caller
 from shop.cart import attribution as cart_attribution
-from shop.db import utcnow
+from shop.db import create_engine, create_session_factory, utcnow
 from shop.errors import Conflict
 from shop.notifications import NotificationKind, notify
 from shop.orders import events
@@ -54,13 +54,17 @@ SYSTEM_CALLER = Caller(None, "system", Role.CENTRE_ADMIN, "系统")  # type: ign
 
 
 class LiveAttributionResolver:
-    """The cart's resolver: a share code → the live session, its streamer and rate (None when it does not attribute)."""
+    """The cart's resolver: a share code → the live session, its streamer and rate (None when it does not attribute).
 
-    def __init__(self, app: Litestar) -> None:
-        self.app = app
+    It reads in its own session while the cart's transaction is open; on SQLite that one already holds the write
+    lock (BEGIN IMMEDIATE), so the resolver reads through a deferred (read-only) engine there (WAL lets it read).
+    """
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.session_factory = session_factory
 
     async def resolve(self, share_code: str | None, at: dt.datetime) -> cart_attribution.Attribution | None:
-        async with self.app.state.session_factory() as session:
+        async with self.session_factory() as session:
             found = await live_attribution.resolve(session, share_code, at)
         if found is None:
             return None
@@ -212,7 +216,10 @@ class PickupNoticeSender:
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     bridge = OrderEventBridge(app)
     previous = (cart_attribution.get_resolver(), logistics_hooks.get_return_hook(), logistics_notify.get_sender())
-    cart_attribution.set_resolver(LiveAttributionResolver(app))
+    settings = app.state.settings
+    reader = create_engine(settings.db, sqlite_immediate=False) if settings.db.is_sqlite else None
+    read_sessions = create_session_factory(reader) if reader is not None else app.state.session_factory
+    cart_attribution.set_resolver(LiveAttributionResolver(read_sessions))
     events.subscribe(events.ORDER_PAID, bridge.on_paid)
     events.subscribe(events.ORDER_REFUNDED, bridge.on_refunded)
     logistics_hooks.set_return_hook(ReturnRefundHook(app))
@@ -225,3 +232,5 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         cart_attribution.set_resolver(previous[0])
         logistics_hooks.set_return_hook(previous[1])
         logistics_notify.set_sender(previous[2])
+        if reader is not None:
+            await reader.dispose()
