@@ -136,9 +136,10 @@ async def test_live_sale_reaches_ledger_figures_and_logistics_and_a_refund_rever
     parcels = await fetch(session, select(Shipment).where(Shipment.order_id == order["id"]))
     assert [(s.workshop_id, s.mode, s.pickup_point_id, s.buyer_user_id, s.weight_g, s.status) for s in parcels] == [
         (w.net.workshop.id, DeliveryMode.PICKUP, w.net.point2.id, w.buyer.id, 1000, ShipmentStatus.CREATED)]
-    r = await client.get(f"/api/orders/{order['id']}/tracking", headers=w.h(w.buyer))
-    if r.status_code != 404:  # the buyer's tracking page, when logistics exposes it under the order
-        assert [s["id"] for s in r.json()["shipments"]] == [parcels[0].id]
+    # and the buyer's tracking page shows it
+    r = await client.get(f"/api/logistics/orders/{order['id']}/tracking", headers=w.h(w.buyer))
+    assert r.status_code == 200, r.text
+    assert [(s["id"], s["status"]) for s in r.json()["shipments"]] == [(parcels[0].id, "created")]
 
     # when the centre refunds the whole order
     r = await client.post(f"/api/orders/{order['id']}/refunds", json={"reason": "买家取消"}, headers=w.h(w.admin))
@@ -219,3 +220,26 @@ async def test_a_pickup_code_notice_reaches_the_shop_sender_without_the_code(
     # then the buyer gets one "ready for pickup" notice carrying ids only
     assert [(n.kind, n.user_id, n.order_id, n.data) for n in sent.sent] == [
         (NotificationKind.READY_FOR_PICKUP, world.buyer.id, 77, {"shipment_id": 5})]
+
+
+@pytest.mark.parametrize(("village", "parcels"), [("夏严村", 1), ("不存在村", 0)])
+async def test_home_delivery_becomes_a_home_parcel_when_the_address_names_a_known_village(
+    client: AsyncTestClient[Litestar], session: AsyncSession, world: World, village: str, parcels: int
+) -> None:
+    w = world
+    # given a home address written with region names
+    address = {"name": "李四", "phone": "13900000000", "county": "青田县", "township": "仁庄镇", "village": village,
+               "detail": "夏严村 12 号"}
+    r = await client.post("/api/checkout", json={"delivery": {"method": "home", "address": address},
+                                                 "payment_method": "offline",
+                                                 "lines": [{"variant_id": w.sugar.variant.id, "quantity": 1}]},
+                          headers=w.h(w.buyer))
+    assert r.status_code == 201, r.text
+    order = r.json()
+    # when the kiosk confirms the payment
+    r = await client.post(f"/api/orders/{order['id']}/payments/offline", headers=w.h(w.kiosk))
+    # then it is paid either way; a known village gets a home parcel to that village, an unknown one none
+    assert r.status_code == 200, r.text
+    found = await fetch(session, select(Shipment).where(Shipment.order_id == order["id"]))
+    assert [(s.mode, s.village_id, s.recipient_name, s.street) for s in found] == [
+        (DeliveryMode.HOME, w.net.village.id, "李四", "夏严村 12 号")][:parcels]
