@@ -46,7 +46,13 @@ CONTROLLER_MODULES = [
     "shop.vouchers.controllers",
     "shop.benefits.controllers",
 ]
-WIRING_MODULES: list[str] = ["livestream.wiring", "search.wiring", "logistics.wiring", "shop.stock.wiring"]
+WIRING_MODULES: list[str] = [
+    "livestream.wiring",
+    "search.wiring",
+    "logistics.wiring",
+    "shop.stock.wiring",
+    "shop.integration",
+]
 
 
 def _route_handlers() -> list[Any]:

@@ -49,6 +49,7 @@ async def notify_returns(session: AsyncSession, now: dt.datetime) -> int:
     pending = list(await session.execute(
         select(Shipment.id, Shipment.order_id).where(Shipment.status == ShipmentStatus.RETURNED,
                                                      Shipment.return_notified_at.is_(None)).order_by(Shipment.id)))
+    await session.commit()  # hold no transaction (on SQLite: no write lock) while the shop's hook writes its refund
     done = 0
     for shipment_id, order_id in pending:
         try:
