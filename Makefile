@@ -17,6 +17,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	@$(BIN)/uv pip install -q -p $(BIN)/python -e . || $(BIN)/python -m pip install -q -e .
+	@bash scripts/ensure-fonts.sh
 	@touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
@@ -40,7 +41,7 @@ services:
 	@bash scripts/ensure-services.sh
 
 test: install-test
-	@source scripts/ensure-services.sh && bash scripts/ensure-browser.sh && \
+	@source scripts/ensure-services.sh && bash scripts/ensure-browser.sh && bash scripts/ensure-fonts.sh && \
 		$(BIN)/python -m pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
 
 lint: install-test

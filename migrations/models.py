@@ -14,6 +14,14 @@ MODEL_MODULES = [
     "shop.ledger.models",
     "livestream.models",
     "search.models",
+    "logistics.models",
+    "shop.vouchers.models",
+    "shop.orders.models",
+    "shop.cart.models",
+    "shop.stock.models",
+    "shop.checkout.models",
+    "shop.payments.models",
+    "shop.benefits.models",
 ]
 
 

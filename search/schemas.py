@@ -116,7 +116,7 @@ class SuggestResponse(msgspec.Struct, kw_only=True):
     suggestions: list[SuggestionOut]
 
 
-class SynonymGroups(msgspec.Struct, kw_only=True):
+class SynonymGroups(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The synonym groups an admin edits: each group lists words that mean the same thing."""
 
     groups: list[list[str]]

@@ -38,8 +38,21 @@ CONTROLLER_MODULES = [
     "catalog.controllers",
     "livestream.controllers",
     "search.controllers",
+    "logistics.controllers",
+    "shop.cart.controllers",
+    "shop.checkout.controllers",
+    "shop.orders.controllers",
+    "shop.payments.controllers",
+    "shop.vouchers.controllers",
+    "shop.benefits.controllers",
 ]
-WIRING_MODULES: list[str] = ["livestream.wiring", "search.wiring"]
+WIRING_MODULES: list[str] = [
+    "livestream.wiring",
+    "search.wiring",
+    "logistics.wiring",
+    "shop.stock.wiring",
+    "shop.integration",
+]
 
 
 def _route_handlers() -> list[Any]:

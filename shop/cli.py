@@ -17,7 +17,7 @@ from shop.settings import BASE_DIR, get_settings
 console = Console(stderr=True)
 
 # Context command groups, each a click group named `group` in the listed module.
-CONTEXT_COMMANDS: list[str] = ["livestream.cli", "search.cli"]
+CONTEXT_COMMANDS: list[str] = ["livestream.cli", "search.cli", "logistics.cli", "shop.orders.cli", "shop.benefits.cli"]
 
 
 def alembic_config(database_url: str | None = None) -> Config:

@@ -73,18 +73,17 @@ def allocate(total: int, weights: Sequence[int], keys: Sequence[Hashable] | None
 
 
 def split_by_rates(amount_fen: int, rates_bp: Sequence[int]) -> tuple[list[int], int]:
-    """Take each rate's share of `amount_fen` (rounded half up) and return (shares, remainder for the owner).
+    """Take each rate's share of `amount_fen` and return (shares, remainder for the owner), adding up exactly.
 
-    Used for a line's service-centre fee and streamer commission; the remainder (the workshop's revenue) absorbs
-    the rounding, so shares + remainder == amount exactly. Rates summing above 100% are refused.
+    Used for a line's service-centre fee and streamer commission; the remainder is the workshop's revenue. The
+    split is a largest-remainder allocation over (rates…, 100% − their sum), so each share is its exact value
+    rounded to the nearest fen (ties to the earlier share), and rates that add up to 100% never overshoot by a
+    rounding fen. Rates summing above 100% are refused.
     """
     if sum(rates_bp) > BP_SCALE or any(r < 0 for r in rates_bp):
         raise ValueError("rates must be non-negative and sum to at most 100%")
-    shares = [apply_rate(amount_fen, r) for r in rates_bp]
-    rest = amount_fen - sum(shares)
-    if (amount_fen >= 0 and rest < 0) or (amount_fen < 0 and rest > 0):  # pragma: no cover - guarded by rate sum
-        raise ArithmeticError("rate shares exceed the amount")
-    return shares, rest
+    parts = allocate(amount_fen, [*rates_bp, BP_SCALE - sum(rates_bp)])
+    return parts[:-1], parts[-1]
 
 
 def weight_price(grams: int, fen_per_kg: int) -> int:

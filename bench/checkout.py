@@ -1,0 +1,410 @@
+"""Checkout benchmark: paid checkouts per second over HTTP on PostgreSQL, and a flash sale that must not oversell.
+
+    python -m bench.checkout [--duration 20] [--concurrency 32] [--workers 2]
+
+Creates a fresh `hub_bench_checkout` database on the local PostgreSQL, migrates and seeds it, serves the app with
+uvicorn (2 workers), then:
+1. sustained: each client loop checks out 1–2 units of a random variant (offline payment, pickup, an
+   Idempotency-Key) and the kiosk confirms the payment; a *paid checkout* is both calls done;
+2. flash sale: 2,000 buyers at once for one variant with 100 units; each success is paid at the counter.
+Prints a table and ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+
+PG_SERVER = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432")
+DB_NAME = "hub_bench_checkout"
+SECRET = "bench-secret-key-0123456789abcdef0123456789"
+PRODUCTS = 200
+BUYERS = 400
+SERVER_LOG = "/tmp/hub-bench-checkout-server.log"
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(f"{PG_SERVER}/postgres", timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _db_url() -> str:
+    return "postgresql+asyncpg://" + PG_SERVER.removeprefix("postgresql://") + f"/{DB_NAME}"
+
+
+def prepare_database() -> None:
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+    asyncio.run(_admin(f'CREATE DATABASE "{DB_NAME}"'))
+    from shop.cli import migrate_to
+
+    errors: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _catch(errors, migrate_to, "head", _db_url()))
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _catch(errors: list[BaseException], fn: Any, *args: Any) -> None:
+    try:
+        fn(*args)
+    except BaseException as exc:  # re-raised by the caller
+        errors.append(exc)
+
+
+async def seed(flash_buyers: int) -> dict[str, Any]:
+    """Catalogue, buyers and a kiosk account; tokens signed with the server's secret."""
+    from sqlalchemy import insert, select
+
+    from catalog.models import (
+        Brand,
+        LocationKind,
+        OperatorKind,
+        Product,
+        ProductVariant,
+        Region,
+        RegionLevel,
+        StockLevel,
+        StockLocation,
+        Workshop,
+        WorkshopType,
+    )
+    from shop.accounts.models import Role, User
+    from shop.auth import hash_password, issue_token
+    from shop.db import create_engine, create_session_factory
+    from shop.settings import DatabaseSettings
+
+    engine = create_engine(DatabaseSettings.model_validate({"DATABASE_URL": _db_url()}), null_pool=True)
+    async with create_session_factory(engine)() as s:
+        county = Region(level=RegionLevel.COUNTY, name="青田县")
+        s.add(county)
+        await s.flush()
+        village = Region(level=RegionLevel.VILLAGE, name="夏严村", parent_id=county.id, county_id=county.id)
+        brand = Brand(name="丽水山坊", slug="lishui")
+        s.add_all([village, brand])
+        await s.flush()
+        workshop = Workshop(
+            name="知味红·红糖工坊",
+            village_id=village.id,
+            county_id=county.id,
+            workshop_type=WorkshopType.MATERIAL_PROCESSING,
+            operator_kind=OperatorKind.VILLAGE_COMPANY,
+            operator_name="强村公司",
+            benefit_models=["labour"],
+            service_fee_bp=500,
+        )
+        s.add(workshop)
+        await s.flush()
+        location = StockLocation(name="工坊仓", kind=LocationKind.WORKSHOP_STORE, workshop_id=workshop.id)
+        s.add(location)
+        await s.flush()
+        variant_ids = []
+        for i in range(PRODUCTS + 1):
+            price = 1000 + 37 * i
+            product = Product(
+                workshop_id=workshop.id,
+                brand_id=brand.id,
+                title=f"红糖{i}",
+                min_price_fen=price,
+                variants=[ProductVariant(sku=f"B-{i}", name="500g", price_fen=price, weight_g=500)],
+            )
+            s.add(product)
+            await s.flush()
+            variant_ids.append(product.variants[0].id)
+        # plenty for the sustained run; the last variant is the flash-sale one with 100 units (set later)
+        await s.execute(
+            insert(StockLevel),
+            [{"variant_id": v, "location_id": location.id, "on_hand": 10_000_000, "reserved": 0} for v in variant_ids],
+        )
+        pw = hash_password("bench-password")
+        n_users = BUYERS + flash_buyers
+        await s.execute(
+            insert(User),
+            [
+                {"username": f"buyer{i}", "display_name": "买家", "password_hash": pw, "role": Role.BUYER}
+                for i in range(n_users)
+            ]
+            + [{"username": "kiosk", "display_name": "展厅", "password_hash": pw, "role": Role.KIOSK}],
+        )
+        await s.commit()
+        users = (await s.execute(select(User.id, User.role).order_by(User.id))).all()
+    await engine.dispose()
+    ttl = dt.timedelta(hours=2)
+    tokens = [issue_token(uid, role, SECRET, ttl) for uid, role in users]
+    return {
+        "sustained_variants": variant_ids[:-1],
+        "flash_variant": variant_ids[-1],
+        "buyer_tokens": tokens[:BUYERS],
+        "flash_tokens": tokens[BUYERS : BUYERS + flash_buyers],
+        "kiosk_token": tokens[-1],
+    }
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": _db_url(),
+        "SECRET_KEY": SECRET,
+        "APP_ENV": "production",
+        "DATABASE_POOL_SIZE": "20",
+        "DATABASE_MAX_OVERFLOW": "10",
+    }
+    env.pop("REDIS_URL", None)
+    log = open(SERVER_LOG, "wb")  # noqa: SIM115 - handed to the child process, which outlives this function
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "shop.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--timeout-keep-alive",
+            "75",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+async def wait_ready(base: str, ready_within: float = 60) -> None:
+    deadline = time.monotonic() + ready_within
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(f"{base}/health/live")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.3)
+    raise RuntimeError("the server did not become ready")
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def _post(client: httpx.AsyncClient, url: str, body: Any, token: str) -> httpx.Response:
+    """POST with an Idempotency-Key, retried with the same key on a dropped connection (as a real client would)."""
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
+    for attempt in range(3):
+        try:
+            return await client.post(url, json=body, headers=headers)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
+async def _checkout_and_pay(
+    client: httpx.AsyncClient, token: str, kiosk: str, variant: int, qty: int
+) -> tuple[int, float, float]:
+    """(status of checkout, checkout seconds, payment seconds)."""
+    body = {
+        "delivery": {"method": "pickup", "pickup_point_id": 1},
+        "payment_method": "offline",
+        "lines": [{"variant_id": variant, "quantity": qty}],
+    }
+    t0 = time.perf_counter()
+    r = await _post(client, "/api/checkout", body, token)
+    t1 = time.perf_counter()
+    if r.status_code != 201:
+        return r.status_code, t1 - t0, 0.0
+    p = await _post(client, f"/api/orders/{r.json()['id']}/payments/offline", None, kiosk)
+    t2 = time.perf_counter()
+    if p.status_code != 200:
+        raise RuntimeError(f"payment failed: {p.status_code} {p.text[:200]}")
+    return 201, t1 - t0, t2 - t1
+
+
+async def sustained(base: str, data: dict[str, Any], duration: float, concurrency: int) -> dict[str, Any]:
+    rng = random.Random(42)
+    paid: list[float] = []
+    checkout_lat: list[float] = []
+    pay_lat: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def loop(stop_at: float, record: bool) -> None:
+            nonlocal errors
+            while time.perf_counter() < stop_at:
+                try:
+                    status, c, p = await _checkout_and_pay(
+                        client,
+                        rng.choice(data["buyer_tokens"]),
+                        data["kiosk_token"],
+                        rng.choice(data["sustained_variants"]),
+                        rng.randint(1, 2),
+                    )
+                except (httpx.HTTPError, RuntimeError):
+                    errors += 1
+                    continue
+                if not record:
+                    continue
+                if status == 201:
+                    paid.append(c + p)
+                    checkout_lat.append(c)
+                    pay_lat.append(p)
+                else:
+                    errors += 1
+
+        warm = time.perf_counter() + 3
+        await asyncio.gather(*(loop(warm, False) for _ in range(concurrency)))
+        started = time.perf_counter()
+        await asyncio.gather(*(loop(started + duration, True) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    requests = len(checkout_lat) + len(pay_lat)
+    return {
+        "paid_checkouts": len(paid),
+        "seconds": round(elapsed, 2),
+        "paid_per_s": round(len(paid) / elapsed, 1),
+        "requests_per_s": round(requests / elapsed, 1),
+        "errors": errors,
+        "paid_p50_ms": round(_pct(paid, 50) * 1000, 1),
+        "paid_p99_ms": round(_pct(paid, 99) * 1000, 1),
+        "checkout_p50_ms": round(_pct(checkout_lat, 50) * 1000, 1),
+        "checkout_p99_ms": round(_pct(checkout_lat, 99) * 1000, 1),
+        "payment_p50_ms": round(_pct(pay_lat, 50) * 1000, 1),
+        "payment_p99_ms": round(_pct(pay_lat, 99) * 1000, 1),
+        "mean_paid_ms": round(statistics.fmean(paid) * 1000, 1) if paid else 0.0,
+    }
+
+
+async def flash_sale(base: str, data: dict[str, Any], units: int, in_flight: int) -> dict[str, Any]:
+    variant = data["flash_variant"]
+    conn = await asyncpg.connect(f"{PG_SERVER}/{DB_NAME}")
+    try:
+        await conn.execute("UPDATE stock_level SET on_hand = $1, reserved = 0 WHERE variant_id = $2", units, variant)
+    finally:
+        await conn.close()
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    gate = asyncio.Semaphore(in_flight)
+    statuses: list[int] = []
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+
+        async def buyer(token: str) -> None:
+            async with gate:
+                status, _, _ = await _checkout_and_pay(client, token, data["kiosk_token"], variant, 1)
+                statuses.append(status)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(buyer(t) for t in data["flash_tokens"]), return_exceptions=False)
+        settle = time.perf_counter() - started
+    conn = await asyncpg.connect(f"{PG_SERVER}/{DB_NAME}")
+    try:
+        on_hand, reserved = await conn.fetchrow(
+            "SELECT on_hand, reserved FROM stock_level WHERE variant_id = $1", variant
+        )
+        paid_units = await conn.fetchval(
+            "SELECT coalesce(sum(l.quantity), 0) FROM order_line l JOIN shop_order o ON o.id = l.order_id "
+            "WHERE l.variant_id = $1 AND o.status = 'paid'",
+            variant,
+        )
+        active = await conn.fetchval(
+            "SELECT count(*) FROM stock_reservation WHERE variant_id = $1 AND state = 'active'", variant
+        )
+    finally:
+        await conn.close()
+    return {
+        "buyers": len(data["flash_tokens"]),
+        "units": units,
+        "paid_units": int(paid_units),
+        "oversold": max(0, int(paid_units) - units),
+        "refused_409": statuses.count(409),
+        "other_status": len([s for s in statuses if s not in (201, 409)]),
+        "stock_left": on_hand,
+        "reserved_left": reserved,
+        "active_reservations": active,
+        "settle_s": round(settle, 2),
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    data = await seed(args.flash_buyers)
+    base = f"http://127.0.0.1:{args.port}"
+    server = start_server(args.port, args.workers)
+    try:
+        await wait_ready(base)
+        steady = await sustained(base, data, args.duration, args.concurrency)
+        flash = await flash_sale(base, data, args.flash_units, args.flash_in_flight)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+    return {"sustained": steady, "flash_sale": flash}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--flash-buyers", type=int, default=2000)
+    parser.add_argument("--flash-units", type=int, default=100)
+    parser.add_argument("--flash-in-flight", type=int, default=200, help="buyers with a request open at once")
+    args = parser.parse_args()
+    prepare_database()
+    result = asyncio.run(run(args))
+    s, f = result["sustained"], result["flash_sale"]
+    rows = [
+        ("paid checkouts / s (checkout + offline confirm)", f"{s['paid_per_s']}", "≥ 300"),
+        ("HTTP requests / s", f"{s['requests_per_s']}", ""),
+        ("paid checkout p50 / p99 (ms)", f"{s['paid_p50_ms']} / {s['paid_p99_ms']}", "p99 ≤ 150"),
+        ("checkout call p50 / p99 (ms)", f"{s['checkout_p50_ms']} / {s['checkout_p99_ms']}", ""),
+        ("payment call p50 / p99 (ms)", f"{s['payment_p50_ms']} / {s['payment_p99_ms']}", ""),
+        ("errors", f"{s['errors']}", "0"),
+        (f"flash sale: {f['buyers']} buyers, {f['units']} units → paid units", f"{f['paid_units']}", "= units"),
+        ("flash sale: oversold", f"{f['oversold']}", "0"),
+        ("flash sale: refused (409) / other", f"{f['refused_409']} / {f['other_status']}", ""),
+        ("flash sale: stock left / reserved left", f"{f['stock_left']} / {f['reserved_left']}", "0 / 0"),
+        ("flash sale: time to settle (s)", f"{f['settle_s']}", ""),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'metric'.ljust(width)}  {'value':>16}  target")
+    for name, value, target in rows:
+        print(f"{name.ljust(width)}  {value:>16}  {target}")
+    print(
+        json.dumps(
+            {"bench": "checkout", "workers": args.workers, "concurrency": args.concurrency, **result},
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

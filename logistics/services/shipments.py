@@ -1,0 +1,166 @@
+"""Shipments: a paid order becomes one parcel per origin workshop, with its legs planned through the network,
+and the buyer's tracking timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from logistics.config import epoch_minutes, format_minute, from_epoch_minutes, get_logistics_settings, local, utc_now
+from logistics.models import (
+    DeliveryMode,
+    DispatchBatch,
+    DispatchRun,
+    LogisticsNode,
+    Route,
+    Shipment,
+    ShipmentEvent,
+    ShipmentLeg,
+)
+from logistics.schemas import (
+    DeliveryRequest,
+    HomeRequest,
+    PickupRequest,
+    ShipmentOut,
+    TimelineEntry,
+    TrackingOut,
+)
+from logistics.services.availability import load_network
+from logistics.services.delivery import LogisticsDelivery, ParcelLine, parcels_by_workshop, validate_address
+from shop.auth import Caller
+from shop.errors import Conflict, NotFound
+
+log = structlog.get_logger(__name__)
+
+# Refusals that still let a paid order ship: the point filled up between checkout and payment.
+_SHIP_ANYWAY = {"point_full"}
+
+
+async def create_shipments_for_order(
+    session: AsyncSession, order_id: int, lines: Sequence[ParcelLine], delivery: DeliveryRequest, *,
+    buyer_user_id: int | None = None, now: dt.datetime | None = None, commit: bool = True,
+) -> list[Shipment]:
+    """One shipment per origin workshop. Idempotent: a second call for the same order returns the first result.
+
+    Raises Conflict when the delivery cannot be made (no route, invalid address, fresh goods too slow).
+    """
+    existing = list(await session.scalars(select(Shipment).where(Shipment.order_id == order_id)
+                                          .order_by(Shipment.id)))
+    if existing:
+        return existing
+    now = now or utc_now()
+    quote = await LogisticsDelivery().quote(session, delivery, lines, now)
+    if not quote.ok and quote.reason_code not in _SHIP_ANYWAY:
+        raise Conflict(quote.reason or "This delivery cannot be made.", extra={"reason_code": quote.reason_code})
+    if not quote.ok:
+        log.warning("logistics_point_over_capacity", order_id=order_id, reason_code=quote.reason_code)
+    grouped = parcels_by_workshop(lines)
+    workshops = await LogisticsDelivery.workshops(session, lines)
+    fees = {p.workshop_id: p for p in quote.parcels}
+    point_id = delivery.pickup_point_id if isinstance(delivery, PickupRequest) else None
+    net = await load_network(session, [point_id] if point_id else [], {w.county_id for w in workshops.values()})
+    at_hub = now + dt.timedelta(minutes=get_logistics_settings().handover_minutes)
+    today = local(now).date()
+    shipments = []
+    for workshop_id, parcel in grouped.items():
+        shelf = [line.shelf_life_days for line in parcel if line.shelf_life_days is not None]
+        hub_id = net.hub_by_county.get(workshops[workshop_id].county_id)
+        shipment = Shipment(
+            order_id=order_id, workshop_id=workshop_id, buyer_user_id=buyer_user_id, origin_hub_id=hub_id,
+            weight_g=sum(line.weight_g * line.qty for line in parcel),
+            fresh_until=today + dt.timedelta(days=min(shelf)) if shelf else None,
+        )
+        if isinstance(delivery, HomeRequest):
+            address = await validate_address(session, delivery.address)
+            shipment.mode = DeliveryMode.HOME
+            shipment.county_id, shipment.township_id = address.county_id, address.township_id
+            shipment.village_id, shipment.street = address.village_id, address.street
+            shipment.recipient_name, shipment.recipient_phone = address.recipient, address.phone
+            shipment.shipping_fen = fees[workshop_id].shipping_fen if workshop_id in fees else 0
+            shipment.ready_date = quote.ready_date
+        else:
+            shipment.mode = DeliveryMode.PICKUP
+            shipment.pickup_point_id = point_id
+            shipment.recipient_name, shipment.recipient_phone = delivery.recipient.strip(), delivery.phone.strip()
+            ready = net.ready_at(hub_id, point_id, at_hub) if hub_id and point_id else None
+            shipment.ready_date = local(ready).date() if ready else None
+        session.add(shipment)
+        await session.flush()
+        if point_id and hub_id:
+            for seq, leg in enumerate(net.path(hub_id, point_id) or []):
+                session.add(ShipmentLeg(shipment_id=shipment.id, seq=seq, route_id=leg.route_id,
+                                        available_min=epoch_minutes(at_hub) if seq == 0 else None))
+        session.add(ShipmentEvent(shipment_id=shipment.id, at=now, kind="created", node_id=hub_id))
+        shipments.append(shipment)
+    if commit:
+        await session.commit()
+    return shipments
+
+
+_TEXT = {
+    "created": "订单已交丽水山递，等待从县级中心发出",
+    "arrived": "已到达 {node}",
+    "awaiting_pickup": "已到达服务点 {node}，请凭取件码取件",
+    "collected": "已在 {node} 取件",
+    "locked": "取件码错误次数过多，包裹已锁定，请联系服务点工作人员",
+    "unlocked": "服务点工作人员已解除锁定",
+    "returned": "超过取件期限未取，包裹已退回",
+    "with_courier": "已交快递 {note}",
+    "delivered": "已送达",
+}
+
+
+async def timeline(session: AsyncSession, shipment_ids: list[int]) -> dict[int, list[TimelineEntry]]:
+    """Events (created, arrived, collected…) merged with the planned legs (dispatch writes no event rows)."""
+    if not shipment_ids:
+        return {}
+    events = list(await session.scalars(select(ShipmentEvent).where(ShipmentEvent.shipment_id.in_(shipment_ids))
+                                        .order_by(ShipmentEvent.shipment_id, ShipmentEvent.id)))
+    legs = (await session.execute(
+        select(ShipmentLeg, DispatchRun.started_at).join(DispatchRun, DispatchRun.id == ShipmentLeg.run_id)
+        .where(ShipmentLeg.shipment_id.in_(shipment_ids), ShipmentLeg.batch_id.is_not(None))
+        .order_by(ShipmentLeg.shipment_id, ShipmentLeg.seq))).all()
+    batches = {b.id: b for b in await session.scalars(
+        select(DispatchBatch).where(DispatchBatch.id.in_({leg.batch_id for leg, _ in legs})))}
+    routes = {r.id: r for r in await session.scalars(
+        select(Route).where(Route.id.in_({b.route_id for b in batches.values()})))}
+    node_ids = {e.node_id for e in events if e.node_id}
+    node_ids |= {r.destination_id for r in routes.values()} | {r.origin_id for r in routes.values()}
+    names = dict((await session.execute(select(LogisticsNode.id, LogisticsNode.name)
+                                        .where(LogisticsNode.id.in_(node_ids)))).tuples().all())
+    out: dict[int, list[TimelineEntry]] = {sid: [] for sid in shipment_ids}
+    for e in events:
+        text = _TEXT.get(e.kind, e.kind).format(node=names.get(e.node_id or 0, ""), note=e.note)
+        out[e.shipment_id].append(TimelineEntry(e.at, e.kind, text, e.node_id, e.batch_id))
+    for leg, planned_at in legs:
+        batch = batches[leg.batch_id]
+        route = routes[batch.route_id]
+        departs, arrives = local(from_epoch_minutes(batch.departs_min)), local(from_epoch_minutes(batch.arrives_min))
+        text = (f"{names.get(route.origin_id, '')} → {names.get(route.destination_id, '')}："
+                f"{departs:%m月%d日} {format_minute(departs.hour * 60 + departs.minute)} 发车，"
+                f"预计 {arrives:%m月%d日} {format_minute(arrives.hour * 60 + arrives.minute)} 到达")
+        out[leg.shipment_id].append(TimelineEntry(planned_at, "dispatched", text, route.origin_id, batch.id))
+    for entries in out.values():
+        entries.sort(key=lambda entry: entry.at)  # stable: same-moment lines keep their order
+    return out
+
+
+def shipment_out(s: Shipment, entries: list[TimelineEntry], *, show_code: bool) -> ShipmentOut:
+    return ShipmentOut(s.id, s.order_id, s.workshop_id, s.mode, s.status, s.pickup_point_id, s.weight_g,
+                       s.shipping_fen, s.ready_date, s.courier, s.tracking_number, s.locked,
+                       s.pickup_code if show_code else None, entries)
+
+
+async def order_tracking(session: AsyncSession, caller: Caller, order_id: int) -> TrackingOut:
+    """The buyer sees their parcels with the pickup code; centre admins see them without it."""
+    shipments = list(await session.scalars(select(Shipment).where(Shipment.order_id == order_id)
+                                           .order_by(Shipment.id)))
+    is_buyer = bool(shipments) and all(s.buyer_user_id == caller.id for s in shipments)
+    if not shipments or not (is_buyer or caller.is_admin):
+        raise NotFound(f"Order {order_id} has no parcels you can see.")
+    entries = await timeline(session, [s.id for s in shipments])
+    return TrackingOut(order_id, [shipment_out(s, entries[s.id], show_code=is_buyer) for s in shipments])

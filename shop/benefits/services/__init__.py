@@ -1,0 +1,1 @@
+"""Benefit services, split by concern: members, labour, purchase, equity, close, statements, links, rendering."""

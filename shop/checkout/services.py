@@ -1,0 +1,239 @@
+"""Checkout (结算): cart or buy-now lines → an order awaiting payment, with its stock held for 15 minutes.
+
+One transaction: price the lines, quote the delivery, check and count the voucher, create the order and its lines,
+reserve stock (rows locked in id order; 409 naming the product when it runs out), store the idempotent response,
+empty the cart, commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalog.models import Product, ProductStatus, ProductVariant, Workshop
+from shop.auth import Caller
+from shop.cart import attribution
+from shop.cart.services import CartService
+from shop.checkout.delivery import DeliveryRequest, QuoteLine, get_quoter
+from shop.checkout.idempotency import IdempotencyStore
+from shop.checkout.pricing import PricedLine, compute_totals
+from shop.checkout.schemas import CheckoutIn
+from shop.db import utcnow
+from shop.errors import Conflict, InvalidInput, NotFound
+from shop.money import BP_SCALE
+from shop.orders.mapping import order_out
+from shop.orders.models import DeliveryMethod, Order, OrderLine, OrderStatus
+from shop.orders.schemas import OrderOut
+from shop.stock.services import RESERVATION_MINUTES, StockRequest, StockService
+from shop.vouchers.services import VoucherService, terms_of
+
+CHECKOUT_ROUTE = "POST /api/checkout"
+
+
+@dataclass(slots=True)
+class Wanted:
+    variant_id: int
+    quantity: int
+    field: str
+    live_session_id: int | None = None
+    streamer_user_id: int | None = None
+    commission_bp: int | None = None
+
+
+class CheckoutService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def checkout(
+        self,
+        caller: Caller,
+        data: CheckoutIn,
+        *,
+        cart_token: str | None = None,
+        idempotency_key: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> OrderOut:
+        store = IdempotencyStore(self.session, f"user:{caller.id}", idempotency_key, CHECKOUT_ROUTE, data)
+        stored = await store.replay()
+        if stored is not None:
+            await self.session.rollback()
+            return msgspec.convert(stored, OrderOut)
+        try:
+            result = await self._checkout(caller, data, cart_token, store, now or utcnow())
+            await self.session.commit()
+        except IntegrityError:
+            # The same key committed first in a concurrent request: answer with what it stored.
+            await self.session.rollback()
+            stored = await store.replay()
+            if stored is None:
+                raise
+            return msgspec.convert(stored, OrderOut)
+        except BaseException:
+            await self.session.rollback()
+            raise
+        return result
+
+    async def _wanted(
+        self, caller: Caller, data: CheckoutIn, cart_token: str | None, now: dt.datetime
+    ) -> tuple[list[Wanted], int | None]:
+        if data.lines is not None:
+            merged: dict[int, Wanted] = {}
+            for i, line in enumerate(data.lines):
+                touch = await attribution.resolve(line.share_code, now)
+                want = merged.get(line.variant_id)
+                if want is None:
+                    want = merged[line.variant_id] = Wanted(line.variant_id, 0, f"lines[{i}].variant_id")
+                want.quantity += line.quantity
+                if touch is not None:
+                    want.live_session_id, want.streamer_user_id = touch.live_session_id, touch.streamer_user_id
+                    want.commission_bp = touch.commission_bp
+            return list(merged.values()), None
+        cart = await CartService(self.session).resolve(caller, cart_token, create=False)
+        if cart is None or not cart.lines:
+            raise InvalidInput("Your cart is empty; add something or send `lines`.", field="lines")
+        return [
+            Wanted(
+                ln.variant_id,
+                ln.quantity,
+                f"cart.lines[{i}]",
+                ln.live_session_id,
+                ln.streamer_user_id,
+                ln.commission_bp,
+            )
+            for i, ln in enumerate(cart.lines)
+        ], cart.id
+
+    async def _checkout(
+        self,
+        caller: Caller,
+        data: CheckoutIn,
+        cart_token: str | None,
+        store: IdempotencyStore,
+        now: dt.datetime,
+    ) -> OrderOut:
+        delivery = data.delivery
+        if delivery.method == "pickup" and delivery.pickup_point_id is None:
+            raise InvalidInput("Choose a pickup point.", field="delivery.pickup_point_id")
+        if delivery.method == "home" and delivery.address is None:
+            raise InvalidInput("Home delivery needs an address.", field="delivery.address")
+        wanted, cart_id = await self._wanted(caller, data, cart_token, now)
+        wanted.sort(key=lambda w: w.variant_id)
+        rows = {
+            r.id: r
+            for r in (
+                await self.session.execute(
+                    select(
+                        ProductVariant.id,
+                        ProductVariant.name,
+                        ProductVariant.price_fen,
+                        ProductVariant.weight_g,
+                        ProductVariant.is_active,
+                        Product.id.label("product_id"),
+                        Product.title,
+                        Product.status,
+                        Product.shelf_life_days,
+                        Product.workshop_id,
+                        Workshop.service_fee_bp,
+                        Workshop.is_active.label("workshop_active"),
+                    )
+                    .join(Product, Product.id == ProductVariant.product_id)
+                    .join(Workshop, Workshop.id == Product.workshop_id)
+                    .where(ProductVariant.id.in_([w.variant_id for w in wanted]))
+                )
+            ).all()
+        }
+        for want in wanted:
+            row = rows.get(want.variant_id)
+            if row is None:
+                raise NotFound(f"No product variant {want.variant_id}.", field=want.field)
+            if not (row.is_active and row.status is ProductStatus.ACTIVE and row.workshop_active):
+                raise Conflict(
+                    f"“{row.title}” is no longer on sale.",
+                    field=want.field,
+                    extra={"reason": "not_on_sale", "variant_id": want.variant_id},
+                )
+        priced = [PricedLine(i, rows[w.variant_id].price_fen, w.quantity) for i, w in enumerate(wanted)]
+        quote = await get_quoter().quote(
+            self.session,
+            DeliveryRequest(
+                delivery.method,
+                delivery.pickup_point_id,
+                msgspec.to_builtins(delivery.address) if delivery.address else None,
+            ),
+            [
+                QuoteLine(
+                    w.variant_id,
+                    rows[w.variant_id].product_id,
+                    rows[w.variant_id].workshop_id,
+                    w.quantity,
+                    rows[w.variant_id].weight_g,
+                    rows[w.variant_id].shelf_life_days,
+                )
+                for w in wanted
+            ],
+        )
+        vouchers = VoucherService(self.session)
+        subtotal = sum(p.gross_fen for p in priced)
+        voucher = await vouchers.check(data.voucher_code, caller.id, subtotal, now) if data.voucher_code else None
+        totals = compute_totals(priced, terms_of(voucher) if voucher else None, quote.shipping_fen)
+        nets = totals.line_nets(priced)
+        expires_at = now + dt.timedelta(minutes=RESERVATION_MINUTES)
+        order = Order(
+            buyer_id=caller.id,
+            status=OrderStatus.PENDING_PAYMENT,
+            fulfilment_status=OrderStatus.PENDING_PAYMENT,
+            payment_method=data.payment_method,
+            delivery_method=DeliveryMethod(delivery.method),
+            pickup_point_id=quote.pickup_point_id,
+            address=quote.address,
+            ready_date=quote.ready_date,
+            subtotal_fen=totals.subtotal_fen,
+            discount_fen=totals.discount_fen,
+            shipping_fen=totals.shipping_fen,
+            total_fen=totals.total_fen,
+            voucher_id=voucher.id if voucher else None,
+            reserved_until=expires_at,
+            created_at=now,
+            updated_at=now,
+        )
+        for i, want in enumerate(wanted):
+            row = rows[want.variant_id]
+            commission = want.commission_bp
+            if commission is not None:  # fee + commission never above 100% of the line
+                commission = min(commission, BP_SCALE - row.service_fee_bp)
+            order.lines.append(
+                OrderLine(
+                    variant_id=want.variant_id,
+                    product_id=row.product_id,
+                    workshop_id=row.workshop_id,
+                    title=f"{row.title} · {row.name}"[:240],
+                    quantity=want.quantity,
+                    unit_price_fen=row.price_fen,
+                    gross_fen=priced[i].gross_fen,
+                    discount_fen=totals.line_discounts[i],
+                    net_fen=nets[i],
+                    service_fee_bp=row.service_fee_bp,
+                    commission_bp=commission,
+                    live_session_id=want.live_session_id,
+                    streamer_user_id=want.streamer_user_id if want.live_session_id is not None else None,
+                )
+            )
+        self.session.add(order)
+        await self.session.flush()
+        await StockService(self.session).reserve(
+            order.id,
+            [StockRequest(line.id, line.variant_id, line.quantity, line.title) for line in order.lines],
+            expires_at,
+        )
+        if voucher is not None:
+            await vouchers.redeem(voucher, caller.id, order.id, totals.discount_fen)
+        if cart_id is not None:
+            await CartService(self.session).clear(cart_id)
+        result = order_out(order)
+        store.remember(201, result)
+        return result

@@ -1,0 +1,236 @@
+"""Glue between the contexts (started with the app, listed last in WIRING_MODULES).
+
+- cart attribution ← livestream share codes (`livestream.services.attribution.resolve`);
+- "order paid" / "order refunded" → livestream live figures, and "order paid" → logistics shipments;
+- logistics "parcel returned" → a shop refund of that parcel's lines (centre rules, system actor);
+- logistics "pickup code ready" → the shop's notification sender.
+
+Not connected: the checkout delivery quoter (`shop.checkout.delivery.set_quoter`). The shop's checkout takes a
+free-text address (county/township/village names) and any pickup point id, logistics quotes on region ids and its
+own network; installing it would refuse every checkout whose point is not in the logistics network. Shipments are
+still planned (and re-checked) by logistics when the order is paid.
+
+Everything here runs after the shop's commit; a failure is logged (structlog warning) and never undoes a payment.
+Each handler is idempotent: live figures key on order/refund id, logistics returns the existing shipments of an
+order, and the return refund only refunds what is left on the parcel's lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from catalog.models import Product, ProductVariant, Region, RegionLevel
+from livestream.services import attribution as live_attribution
+from livestream.services.figures import LiveFigures
+from logistics import hooks as logistics_hooks
+from logistics import notify as logistics_notify
+from logistics.models import Shipment
+from logistics.schemas import DeliveryRequest as LogisticsRequest
+from logistics.schemas import HomeAddress, HomeRequest, PickupRequest, QuoteLine
+from logistics.services.shipments import create_shipments_for_order
+from shop.accounts.models import Role
+from shop.auth import Caller
+from shop.cart import attribution as cart_attribution
+from shop.db import create_engine, create_session_factory, utcnow
+from shop.errors import Conflict
+from shop.notifications import NotificationKind, notify
+from shop.orders import events
+from shop.orders.models import DeliveryMethod, Order, OrderLine
+from shop.orders.refunds import RefundService
+from shop.orders.schemas import RefundIn, RefundLineIn
+
+log = structlog.get_logger(__name__)
+
+# The actor of refunds the platform makes by itself (audit actor_id / refund created_by stay NULL).
+SYSTEM_CALLER = Caller(None, "system", Role.CENTRE_ADMIN, "系统")  # type: ignore[arg-type]
+
+
+class LiveAttributionResolver:
+    """The cart's resolver: a share code → the live session, its streamer and rate (None when it does not attribute).
+
+    It reads in its own session while the cart's transaction is open; on SQLite that one already holds the write
+    lock (BEGIN IMMEDIATE), so the resolver reads through a deferred (read-only) engine there (WAL lets it read).
+    """
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.session_factory = session_factory
+
+    async def resolve(self, share_code: str | None, at: dt.datetime) -> cart_attribution.Attribution | None:
+        async with self.session_factory() as session:
+            found = await live_attribution.resolve(session, share_code, at)
+        if found is None:
+            return None
+        return cart_attribution.Attribution(found.live_session_id, found.streamer_user_id, found.commission_bp)
+
+
+class OrderEventBridge:
+    """Order events → live figures and logistics shipments."""
+
+    def __init__(self, app: Litestar) -> None:
+        self.app = app
+
+    async def on_paid(self, event: events.OrderEvent) -> None:
+        await self._figures_paid(event)
+        await self._shipments(event)
+
+    async def _figures_paid(self, event: events.OrderEvent) -> None:
+        lines = [
+            (ln["live_session_id"], ln["streamer_user_id"], ln["net_fen"], ln.get("product_id"))
+            for ln in event.payload.get("lines", [])
+            if ln.get("live_session_id") is not None and ln.get("streamer_user_id") is not None
+        ]
+        if not lines:
+            return
+        paid_at = event.payload.get("paid_at")
+        at = dt.datetime.fromisoformat(paid_at) if paid_at else utcnow()
+        try:
+            await LiveFigures.for_app(self.app).on_order_paid(event.order_id, lines, at)
+        except Exception as exc:
+            log.warning("integration_live_figures_failed", event_name=event.name, order_id=event.order_id,
+                        error=str(exc)[:200])
+
+    async def on_refunded(self, event: events.OrderEvent) -> None:
+        attributed = [
+            ln for ln in event.payload.get("lines", [])
+            if ln.get("live_session_id") is not None and ln.get("streamer_user_id") is not None
+            and ln.get("amount_fen", 0) > 0
+        ]
+        refund_id = event.payload.get("refund_id")
+        if not attributed or refund_id is None:
+            return
+        try:
+            async with self.app.state.session_factory() as session:
+                products = dict((await session.execute(
+                    select(OrderLine.id, OrderLine.product_id)
+                    .where(OrderLine.id.in_([ln["line_id"] for ln in attributed])))).tuples().all())
+            lines = [(ln["live_session_id"], ln["streamer_user_id"], ln["amount_fen"], products.get(ln["line_id"]))
+                     for ln in attributed]
+            await LiveFigures.for_app(self.app).on_order_refunded(event.order_id, int(refund_id), lines, utcnow())
+        except Exception as exc:
+            log.warning("integration_live_figures_failed", event_name=event.name, order_id=event.order_id,
+                        error=str(exc)[:200])
+
+    async def _shipments(self, event: events.OrderEvent) -> None:
+        try:
+            async with self.app.state.session_factory() as session:
+                order = await session.get(Order, event.order_id)
+                if order is None:
+                    return
+                delivery = await delivery_request(session, order)
+                if delivery is None:
+                    log.warning("integration_shipment_skipped", order_id=order.id,
+                                delivery_method=order.delivery_method.value, reason="delivery not mappable")
+                    await session.rollback()
+                    return
+                lines = await parcel_lines(session, order)
+                await create_shipments_for_order(session, order.id, lines, delivery, buyer_user_id=order.buyer_id)
+        except Exception as exc:
+            log.warning("integration_shipments_failed", order_id=event.order_id, error=str(exc)[:200])
+
+
+async def parcel_lines(session: AsyncSession, order: Order) -> list[QuoteLine]:
+    """The order's lines as logistics parcels (weight and shelf life from the catalogue)."""
+    rows = dict((await session.execute(
+        select(ProductVariant.id, ProductVariant.weight_g)
+        .where(ProductVariant.id.in_([ln.variant_id for ln in order.lines])))).tuples().all())
+    shelf = dict((await session.execute(
+        select(Product.id, Product.shelf_life_days)
+        .where(Product.id.in_([ln.product_id for ln in order.lines])))).tuples().all())
+    return [QuoteLine(product_id=ln.product_id, workshop_id=ln.workshop_id, weight_g=rows.get(ln.variant_id, 0),
+                      qty=ln.quantity, shelf_life_days=shelf.get(ln.product_id)) for ln in order.lines]
+
+
+async def delivery_request(session: AsyncSession, order: Order) -> LogisticsRequest | None:
+    """The shop's delivery as logistics expects it; None when a home address names no known village."""
+    if order.delivery_method is DeliveryMethod.PICKUP:
+        if order.pickup_point_id is None:
+            return None
+        return PickupRequest(pickup_point_id=order.pickup_point_id)
+    address: dict[str, Any] = order.address or {}
+    county = await _region(session, RegionLevel.COUNTY, address.get("county"))
+    township = await _region(session, RegionLevel.TOWNSHIP, address.get("township"), county_id=county)
+    village = await _region(session, RegionLevel.VILLAGE, address.get("village"), township_id=township)
+    if county is None or township is None or village is None:
+        return None
+    return HomeRequest(HomeAddress(county_id=county, township_id=township, village_id=village,
+                                   street=str(address.get("detail") or ""), recipient=str(address.get("name") or ""),
+                                   phone=str(address.get("phone") or "")))
+
+
+async def _region(session: AsyncSession, level: RegionLevel, name: Any, **parent: int | None) -> int | None:
+    if not name or any(v is None for v in parent.values()):
+        return None
+    query = select(Region.id).where(Region.level == level, Region.name == str(name).strip())
+    for column, value in parent.items():
+        query = query.where(getattr(Region, column) == value)
+    ids = list(await session.scalars(query.limit(2)))
+    return ids[0] if len(ids) == 1 else None  # an ambiguous name is not guessed
+
+
+class ReturnRefundHook:
+    """A parcel went back uncollected: refund what is left of that parcel's lines (the workshop's lines)."""
+
+    def __init__(self, app: Litestar) -> None:
+        self.app = app
+
+    async def on_parcel_returned(self, order_id: int, shipment_id: int) -> None:
+        async with self.app.state.session_factory() as session:
+            shipment = await session.get(Shipment, shipment_id)
+            order = await session.get(Order, order_id)
+            if shipment is None or order is None or shipment.order_id != order_id:
+                log.warning("integration_return_unknown", order_id=order_id, shipment_id=shipment_id)
+                return
+            left = [RefundLineIn(line_id=ln.id, quantity=ln.quantity - ln.refunded_quantity)
+                    for ln in order.lines
+                    if ln.workshop_id == shipment.workshop_id and ln.quantity > ln.refunded_quantity]
+            await session.rollback()
+            if not left:
+                return  # already refunded: a retry changes nothing
+            data = RefundIn(lines=left, reason=f"包裹 {shipment_id} 超期未取已退回")
+            try:
+                await RefundService(session, self.app.state.settings).refund(SYSTEM_CALLER, order_id, data)
+            except Conflict as exc:  # the order's state forbids it (never paid…): retrying will not help
+                log.warning("integration_return_refund_refused", order_id=order_id, shipment_id=shipment_id,
+                            error=str(exc)[:200])
+
+
+class PickupNoticeSender:
+    """Logistics notices → the shop's sender; ids only, as the shop's notifications carry (the code is in tracking)."""
+
+    async def send(self, notification: logistics_notify.Notification) -> None:
+        if notification.kind != "pickup_code" or notification.user_id is None:
+            return  # a returned parcel is told through the refund's own notification
+        await notify(NotificationKind.READY_FOR_PICKUP, notification.user_id, notification.order_id,
+                     shipment_id=notification.shipment_id)
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    bridge = OrderEventBridge(app)
+    previous = (cart_attribution.get_resolver(), logistics_hooks.get_return_hook(), logistics_notify.get_sender())
+    settings = app.state.settings
+    reader = create_engine(settings.db, sqlite_immediate=False) if settings.db.is_sqlite else None
+    read_sessions = create_session_factory(reader) if reader is not None else app.state.session_factory
+    cart_attribution.set_resolver(LiveAttributionResolver(read_sessions))
+    events.subscribe(events.ORDER_PAID, bridge.on_paid)
+    events.subscribe(events.ORDER_REFUNDED, bridge.on_refunded)
+    logistics_hooks.set_return_hook(ReturnRefundHook(app))
+    logistics_notify.set_sender(PickupNoticeSender())
+    try:
+        yield
+    finally:
+        events.unsubscribe(events.ORDER_PAID, bridge.on_paid)
+        events.unsubscribe(events.ORDER_REFUNDED, bridge.on_refunded)
+        cart_attribution.set_resolver(previous[0])
+        logistics_hooks.set_return_hook(previous[1])
+        logistics_notify.set_sender(previous[2])
+        if reader is not None:
+            await reader.dispose()

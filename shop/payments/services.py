@@ -1,0 +1,204 @@
+"""Payments: the offline method confirmed by staff, Stripe PaymentIntents, and what happens when an order is paid.
+
+Paying commits the reserved stock, writes the ledger split (adds up to the amount paid exactly), moves the order
+to paid and records an "order paid" event — one transaction; subscribers and the buyer's notification run after
+the commit.
+"""
+
+from __future__ import annotations
+
+import msgspec
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop import audit
+from shop.accounts.models import Role
+from shop.auth import Caller
+from shop.checkout.idempotency import IdempotencyStore
+from shop.checkout.schemas import StripePaymentOut
+from shop.db import utcnow
+from shop.errors import Conflict, Forbidden, NotFound
+from shop.ledger.services import LedgerLine, payment_entries, split_line
+from shop.notifications import NotificationKind, notify
+from shop.orders import events, states
+from shop.orders.mapping import order_out
+from shop.orders.models import Order, OrderStatus, PaymentMethod
+from shop.orders.schemas import OrderOut
+from shop.orders.services import can_manage, can_view, load_order
+from shop.payments.gateway import CURRENCY, PAYMENT_METHOD_TYPES, StripeGateway
+from shop.settings import Settings
+from shop.stock.services import StockRequest, StockService
+
+log = structlog.get_logger(__name__)
+
+
+def ledger_lines(order: Order) -> list[LedgerLine]:
+    return [
+        LedgerLine(
+            ln.id,
+            ln.workshop_id,
+            ln.net_fen,
+            ln.service_fee_bp,
+            ln.commission_bp,
+            ln.streamer_user_id,
+            ln.live_session_id,
+        )
+        for ln in order.lines
+    ]
+
+
+def paid_event(order: Order) -> events.OrderEvent:
+    lines = []
+    for ln in order.lines:
+        split = split_line(ln.net_fen, ln.service_fee_bp, ln.commission_bp)
+        lines.append(
+            {
+                "line_id": ln.id,
+                "variant_id": ln.variant_id,
+                "product_id": ln.product_id,
+                "workshop_id": ln.workshop_id,
+                "quantity": ln.quantity,
+                "net_fen": ln.net_fen,
+                "live_session_id": ln.live_session_id,
+                "streamer_user_id": ln.streamer_user_id,
+                "commission_fen": split.commission_fen,
+            }
+        )
+    return events.OrderEvent(
+        events.ORDER_PAID,
+        order.id,
+        order.buyer_id,
+        {
+            "total_fen": order.total_fen,
+            "shipping_fen": order.shipping_fen,
+            "delivery_method": order.delivery_method.value,
+            "pickup_point_id": order.pickup_point_id,
+            "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+            "lines": lines,
+        },
+    )
+
+
+async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -> events.OrderEvent | None:
+    """Inside the caller's transaction, with the order row locked. None when a late payment found no stock."""
+    now = utcnow()
+    stock = StockService(session)
+    if order.status is OrderStatus.CANCELLED:
+        # Paid after the reservation lapsed: take the units if they are still free, otherwise it must be refunded.
+        requests = [StockRequest(ln.id, ln.variant_id, ln.quantity, ln.title) for ln in order.lines]
+        if not await stock.take_directly(order.id, requests):
+            return None
+        order.status = order.fulfilment_status = OrderStatus.PAID
+        order.cancelled_at, order.cancel_reason = None, ""
+    else:
+        states.move(order, OrderStatus.PAID)
+        await stock.commit(order.id)
+    order.paid_at = now
+    order.paid_confirmed_by = actor_id
+    order.reserved_until = None
+    session.add_all(payment_entries(order.id, ledger_lines(order), order.shipping_fen, now))
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="paid",
+        entity="order",
+        entity_id=order.id,
+        changes={"method": order.payment_method.value, "total_fen": order.total_fen},
+    )
+    return events.record(session, paid_event(order))
+
+
+async def after_paid(event: events.OrderEvent | None, order: Order) -> None:
+    if event is None:
+        return
+    await events.dispatch([event])
+    await notify(NotificationKind.ORDER_PAID, order.buyer_id, order.id, total_fen=order.total_fen)
+
+
+class PaymentService:
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+
+    async def confirm_offline(self, caller: Caller, order_id: int, idempotency_key: str | None) -> OrderOut:
+        """Staff confirm that the buyer paid at the kiosk counter or the pickup point (到店付款)."""
+        store = IdempotencyStore(
+            self.session, f"user:{caller.id}", idempotency_key, f"POST /api/orders/{order_id}/payments/offline", {}
+        )
+        if (stored := await store.replay()) is not None:
+            await self.session.rollback()
+            return msgspec.convert(stored, OrderOut)
+        try:
+            order = await load_order(self.session, order_id, lock=True)
+            if not can_view(caller, order):
+                raise NotFound(f"No order {order_id}.", field="order_id")
+            if caller.role is not Role.KIOSK and not can_manage(caller, order):
+                raise Forbidden(f"Order {order_id} has lines from workshops you do not manage.")
+            if order.payment_method is not PaymentMethod.OFFLINE:
+                raise Conflict(
+                    f"Order {order_id} is paid through {order.payment_method.value}, not offline.",
+                    field="payment_method",
+                    extra={"reason": "wrong_payment_method"},
+                )
+            if order.status is not OrderStatus.PENDING_PAYMENT:
+                states.ensure_transition(order, OrderStatus.PAID)
+            event = await mark_paid(self.session, order, caller.id)
+            result = order_out(order)
+            store.remember(200, result)
+            await self.session.commit()
+        except IntegrityError:
+            await self.session.rollback()
+            if (stored := await store.replay()) is None:
+                raise
+            return msgspec.convert(stored, OrderOut)
+        except BaseException:
+            await self.session.rollback()
+            raise
+        await after_paid(event, order)
+        return result
+
+    async def start_stripe(self, caller: Caller, order_id: int, idempotency_key: str | None) -> StripePaymentOut:
+        """Create (or return) the order's PaymentIntent; the page confirms it with Stripe.js."""
+        store = IdempotencyStore(
+            self.session, f"user:{caller.id}", idempotency_key, f"POST /api/orders/{order_id}/payments/stripe", {}
+        )
+        if (stored := await store.replay()) is not None:
+            await self.session.rollback()
+            return msgspec.convert(stored, StripePaymentOut)
+        order = await load_order(self.session, order_id)
+        if order.buyer_id != caller.id:
+            raise NotFound(f"No order {order_id}.", field="order_id")
+        if order.payment_method is not PaymentMethod.STRIPE:
+            raise Conflict(
+                f"Order {order_id} is to be paid offline.",
+                field="payment_method",
+                extra={"reason": "wrong_payment_method"},
+            )
+        if order.status is not OrderStatus.PENDING_PAYMENT:
+            states.ensure_transition(order, OrderStatus.PAID)
+        total_fen, buyer_id = order.total_fen, order.buyer_id
+        await self.session.rollback()  # no transaction held open across the network call
+        gateway = StripeGateway(self.settings.stripe)
+        intent = await gateway.create_intent(order_id, total_fen, buyer_id)
+        order = await load_order(self.session, order_id, lock=True)
+        if order.stripe_payment_intent_id is None:
+            order.stripe_payment_intent_id = intent.id
+        result = StripePaymentOut(
+            order.id,
+            intent.id,
+            intent.client_secret,
+            order.total_fen,
+            CURRENCY,
+            PAYMENT_METHOD_TYPES,
+            self.settings.stripe.publishable_key,
+        )
+        store.remember(200, result)
+        try:
+            await self.session.commit()
+        except IntegrityError:
+            await self.session.rollback()
+            if (stored := await store.replay()) is None:
+                raise
+            return msgspec.convert(stored, StripePaymentOut)
+        return result

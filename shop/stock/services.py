@@ -1,0 +1,181 @@
+"""Reserving, releasing, committing and returning stock — never overselling, on PostgreSQL or SQLite.
+
+Every method runs inside the caller's transaction and touches `stock_level` rows in ascending id order:
+PostgreSQL locks them with SELECT ... FOR UPDATE (so two checkouts never deadlock and never both take the last
+unit); SQLite serialises writers at BEGIN IMMEDIATE. Each UPDATE also carries its own guard
+(`on_hand - reserved >= qty`), so even a caller that forgot to lock cannot oversell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalog.models import StockLevel
+from shop.errors import Conflict
+from shop.stock.models import ReservationState, StockReservation
+
+RESERVATION_MINUTES = 15
+
+
+@dataclass(frozen=True, slots=True)
+class StockRequest:
+    order_line_id: int
+    variant_id: int
+    quantity: int
+    title: str
+
+
+class StockService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def reserve(self, order_id: int, requests: Sequence[StockRequest], expires_at: dt.datetime) -> None:
+        """Hold units for each line (across the variant's locations, lowest id first) or refuse with 409."""
+        variant_ids = sorted({r.variant_id for r in requests})
+        # Fast refusal without waiting for the row lock: when a live sale has sold out, the many late buyers are
+        # told at once instead of queueing behind the lock holders. (Units only come back by release or refund;
+        # a buyer refused in that instant was refused truthfully.) The locked check below is the one that counts.
+        unlocked = dict(
+            (
+                await self.session.execute(
+                    select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+                    .where(StockLevel.variant_id.in_(variant_ids))
+                    .group_by(StockLevel.variant_id)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        wanted: dict[int, int] = {}
+        for req in requests:
+            wanted[req.variant_id] = wanted.get(req.variant_id, 0) + req.quantity
+        for req in requests:
+            have = int(unlocked.get(req.variant_id) or 0)
+            if have < wanted[req.variant_id]:
+                raise self._out_of_stock(req, have)
+        rows = (
+            await self.session.execute(
+                select(StockLevel.id, StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved)
+                .where(StockLevel.variant_id.in_(variant_ids))
+                .order_by(StockLevel.id)
+                .with_for_update()
+            )
+        ).all()
+        available = {row.id: row.on_hand - row.reserved for row in rows}
+        by_variant: dict[int, list[int]] = {}
+        for row in rows:
+            by_variant.setdefault(row.variant_id, []).append(row.id)
+        plan: list[tuple[int, StockRequest, int]] = []  # (stock_level_id, request, quantity)
+        for req in requests:
+            remaining = req.quantity
+            for level_id in by_variant.get(req.variant_id, []):
+                take = min(remaining, available[level_id])
+                if take > 0:
+                    plan.append((level_id, req, take))
+                    available[level_id] -= take
+                    remaining -= take
+                if remaining == 0:
+                    break
+            if remaining:
+                raise self._out_of_stock(req, req.quantity - remaining)
+        for level_id, req, qty in sorted(plan, key=lambda p: p[0]):
+            result = await self.session.execute(
+                update(StockLevel)
+                .where(StockLevel.id == level_id, StockLevel.on_hand - StockLevel.reserved >= qty)
+                .values(reserved=StockLevel.reserved + qty)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]  # only reachable if a caller skipped the lock
+                raise Conflict(
+                    f"Out of stock: “{req.title}” just sold out.",
+                    field="lines",
+                    extra={"reason": "out_of_stock", "variant_id": req.variant_id, "available": 0},
+                )
+        self.session.add_all(
+            [
+                StockReservation(
+                    order_id=order_id,
+                    order_line_id=req.order_line_id,
+                    stock_level_id=level_id,
+                    variant_id=req.variant_id,
+                    quantity=qty,
+                    expires_at=expires_at,
+                )
+                for level_id, req, qty in plan
+            ]
+        )
+
+    @staticmethod
+    def _out_of_stock(req: StockRequest, available: int) -> Conflict:
+        return Conflict(
+            f"Out of stock: only {max(available, 0)} of “{req.title}” left, {req.quantity} asked.",
+            field="lines",
+            extra={"reason": "out_of_stock", "variant_id": req.variant_id, "available": max(available, 0)},
+        )
+
+    async def _active(self, order_id: int) -> list[StockReservation]:
+        return list(
+            (
+                await self.session.scalars(
+                    select(StockReservation)
+                    .where(StockReservation.order_id == order_id, StockReservation.state == ReservationState.ACTIVE)
+                    .order_by(StockReservation.stock_level_id, StockReservation.id)
+                )
+            ).all()
+        )
+
+    async def release(self, order_id: int) -> int:
+        """Give reserved units back to sale (expiry, cancellation, payment failure). Returns units released."""
+        released = 0
+        for res in await self._active(order_id):
+            await self.session.execute(
+                update(StockLevel)
+                .where(StockLevel.id == res.stock_level_id)
+                .values(reserved=StockLevel.reserved - res.quantity)
+            )
+            res.state = ReservationState.RELEASED
+            released += res.quantity
+        return released
+
+    async def commit(self, order_id: int) -> int:
+        """Payment arrived: the held units leave the shelf (on_hand and reserved both go down)."""
+        committed = 0
+        for res in await self._active(order_id):
+            await self.session.execute(
+                update(StockLevel)
+                .where(StockLevel.id == res.stock_level_id)
+                .values(on_hand=StockLevel.on_hand - res.quantity, reserved=StockLevel.reserved - res.quantity)
+            )
+            res.state = ReservationState.COMMITTED
+            committed += res.quantity
+        return committed
+
+    async def take_directly(self, order_id: int, requests: Sequence[StockRequest]) -> bool:
+        """A payment that arrived after its reservation expired: take the units now if they are still free."""
+        try:
+            await self.reserve(order_id, requests, dt.datetime.now(dt.UTC))
+        except Conflict:
+            return False
+        await self.session.flush()
+        await self.commit(order_id)
+        return True
+
+    async def return_units(self, order_line_id: int, quantity: int) -> None:
+        """A refund puts units back on the shelf where they came from (the line's first committed location)."""
+        level_id = await self.session.scalar(
+            select(StockReservation.stock_level_id)
+            .where(
+                StockReservation.order_line_id == order_line_id, StockReservation.state == ReservationState.COMMITTED
+            )
+            .order_by(StockReservation.stock_level_id)
+            .limit(1)
+        )
+        if level_id is None:
+            return
+        await self.session.execute(
+            update(StockLevel).where(StockLevel.id == level_id).values(on_hand=StockLevel.on_hand + quantity)
+        )
