@@ -6,6 +6,7 @@ so a client can show the problem next to the field that caused it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -75,6 +76,11 @@ def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException
     for item in exc.extra or []:
         if isinstance(item, dict):
             errors.append({"field": item.get("key") or item.get("source"), "message": item.get("message", "")})
+    if not errors:
+        # Missing parameters are reported only in the detail ("Missing required query parameter 'q' for ...").
+        missing = re.search(r"parameter '([^']+)'", exc.detail or "")
+        if missing:
+            errors.append({"field": missing.group(1), "message": exc.detail.split(" for ")[0]})
     # Litestar raises 400 for both malformed bodies and bad values; both name the field in `errors`.
     return _json(exc.status_code, error_body(exc.status_code, exc.detail, errors))
 

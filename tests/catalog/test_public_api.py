@@ -188,3 +188,9 @@ async def test_bad_query_values_name_the_parameter(client: AsyncTestClient[Lites
     assert bad_page.status_code == 400 and bad_page.json()["errors"][0]["field"] == "page"
     assert bad_type.status_code == 400 and bad_type.json()["errors"][0]["field"] == "workshop_type"
     assert unknown_family.status_code == 404 and unknown_family.json()["errors"][0]["field"] == "family"
+
+
+async def test_a_missing_required_parameter_is_named(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/api/search/suggest")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "q", "message": "Missing required query parameter 'q'"}]
