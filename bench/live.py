@@ -46,7 +46,7 @@ async def clear(redis_url: str) -> None:
     redis = Redis.from_url(redis_url)
     keys = [k async for k in redis.scan_iter(match="live:*", count=1000)]
     for i in range(0, len(keys), 1000):
-        await redis.delete(*keys[i:i + 1000])
+        await redis.delete(*keys[i : i + 1000])
     await redis.aclose()
 
 
@@ -70,8 +70,9 @@ async def main() -> dict[str, Any]:
     await clear(redis_url)
     app = create_app(settings)
     log_level = os.environ.get("BENCH_LOG", "warning")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level=log_level, lifespan="on",
-                                           ws_max_queue=64, backlog=4096))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level=log_level, lifespan="on", ws_max_queue=64, backlog=4096)
+    )
     serve_task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.02)
@@ -88,8 +89,10 @@ async def main() -> dict[str, Any]:
 
         async def pay(order_id: int) -> None:
             sid = rng.randint(1, SESSIONS)
-            lines = [(sid, (sid % STREAMERS) + 1, rng.randint(500, 30_000), rng.randint(1, 200))
-                     for _ in range(rng.randint(1, 3))]
+            lines = [
+                (sid, (sid % STREAMERS) + 1, rng.randint(500, 30_000), rng.randint(1, 200))
+                for _ in range(rng.randint(1, 3))
+            ]
             async with sem:
                 await figures.on_order_paid(order_id, lines, MONTH_AT)
 
@@ -115,8 +118,10 @@ async def main() -> dict[str, Any]:
             http_timings = []
             for i in range(READS // 2):
                 t0 = time.perf_counter()
-                response = await http.get("/api/live/leaderboards", params={
-                    "board": ("session", "streamer")[i % 2], "metric": "gmv", "month": "2031-03"})
+                response = await http.get(
+                    "/api/live/leaderboards",
+                    params={"board": ("session", "streamer")[i % 2], "metric": "gmv", "month": "2031-03"},
+                )
                 http_timings.append((time.perf_counter() - t0) * 1000)
                 assert response.status_code == 200, response.text
         results["leaderboard_http_p50_ms"] = round(pct(http_timings, 50), 3)
@@ -126,8 +131,12 @@ async def main() -> dict[str, Any]:
         session_id = 1
         sockets = []
         for start in range(0, CLIENTS, 100):
-            batch = await asyncio.gather(*(websockets.connect(f"ws://{host}/ws/live/{session_id}", max_queue=64)
-                                           for _ in range(start, min(CLIENTS, start + 100))))
+            batch = await asyncio.gather(
+                *(
+                    websockets.connect(f"ws://{host}/ws/live/{session_id}", max_queue=64)
+                    for _ in range(start, min(CLIENTS, start + 100))
+                )
+            )
             sockets.extend(batch)
         await asyncio.gather(*(ws.recv() for ws in sockets))  # the snapshot each screen gets on connect
         fanout = []
@@ -137,8 +146,11 @@ async def main() -> dict[str, Any]:
             async def wait_for(ws: Any, amount: int = amount) -> float:
                 while True:
                     message = json.loads(await ws.recv())
-                    if message.get("type") == "figures" and message.get("orders") is not None \
-                            and message["gmv_fen"] >= amount:
+                    if (
+                        message.get("type") == "figures"
+                        and message.get("orders") is not None
+                        and message["gmv_fen"] >= amount
+                    ):
                         return time.perf_counter()
 
             before = (await figures.figures([session_id]))[session_id].gmv_fen
@@ -165,12 +177,21 @@ def run() -> None:
     results = asyncio.run(main())
     rows = [
         ("paid orders ingested (50 sessions)", f"{ORDERS:,}", f"{results['ingest_orders_per_s']:,} orders/s"),
-        ("leaderboard read (service) p50 / p99", f"{READS:,} reads",
-         f"{results['leaderboard_read_p50_ms']} / {results['leaderboard_read_p99_ms']} ms (target p99 ≤ 5 ms)"),
-        ("leaderboard GET over HTTP p50 / p99", f"{READS // 2:,} requests",
-         f"{results['leaderboard_http_p50_ms']} / {results['leaderboard_http_p99_ms']} ms"),
-        ("fan-out to all WebSocket clients", f"{CLIENTS:,} clients × {FANOUT_ROUNDS}",
-         f"median {results['fanout_all_ms_median']} ms, max {results['fanout_all_ms_max']} ms (target ≤ 1 s)"),
+        (
+            "leaderboard read (service) p50 / p99",
+            f"{READS:,} reads",
+            f"{results['leaderboard_read_p50_ms']} / {results['leaderboard_read_p99_ms']} ms (target p99 ≤ 5 ms)",
+        ),
+        (
+            "leaderboard GET over HTTP p50 / p99",
+            f"{READS // 2:,} requests",
+            f"{results['leaderboard_http_p50_ms']} / {results['leaderboard_http_p99_ms']} ms",
+        ),
+        (
+            "fan-out to all WebSocket clients",
+            f"{CLIENTS:,} clients × {FANOUT_ROUNDS}",
+            f"median {results['fanout_all_ms_median']} ms, max {results['fanout_all_ms_max']} ms (target ≤ 1 s)",
+        ),
         ("fan-out, median client", "", f"{results['fanout_median_client_ms']} ms"),
     ]
     width = max(len(r[0]) for r in rows)

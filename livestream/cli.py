@@ -45,8 +45,10 @@ async def _with_figures(action: str) -> object:
 def rebuild_leaderboards() -> None:
     """Rebuild live sales figures and monthly leaderboards from the ledger (Redis)."""
     if not get_settings().redis.url:
-        console.print("[yellow]REDIS_URL is not set: the embedded server keeps leaderboards in its own memory and "
-                      "rebuilds them at start; nothing to do here.[/]")
+        console.print(
+            "[yellow]REDIS_URL is not set: the embedded server keeps leaderboards in its own memory and "
+            "rebuilds them at start; nothing to do here.[/]"
+        )
         return
     result = asyncio.run(_with_figures("rebuild"))
     console.print(f"[green]Leaderboards rebuilt:[/] {result}")

@@ -85,7 +85,10 @@ class StudioController(Controller):
 
     @get("/{studio_id:int}/free-slots", opt=PUBLIC, summary="Free windows of a studio on a day (Asia/Shanghai)")
     async def free_slots(
-        self, db_session: AsyncSession, studio_id: int, day: dt.date = Parameter(query="day"),
+        self,
+        db_session: AsyncSession,
+        studio_id: int,
+        day: dt.date = Parameter(query="day"),
     ) -> FreeSlots:
         return await StudioService(db_session).free_slots(studio_id, day)
 
@@ -102,8 +105,9 @@ class StudioController(Controller):
         """409 when a session is booked that day."""
         return await StudioService(db_session).add_closure(caller, studio_id, data)
 
-    @delete("/{studio_id:int}/closures/{day:date}", guards=[requires_admin], summary="Reopen a closed date",
-            status_code=200)
+    @delete(
+        "/{studio_id:int}/closures/{day:date}", guards=[requires_admin], summary="Reopen a closed date", status_code=200
+    )
     async def open_day(self, db_session: AsyncSession, caller: Caller, studio_id: int, day: dt.date) -> StudioOut:
         return await StudioService(db_session).remove_closure(caller, studio_id, day)
 
@@ -115,8 +119,11 @@ class StreamerController(Controller):
     @get("/{streamer_id:int}/calendar.ics", opt=PUBLIC, summary="A streamer's sessions as iCalendar")
     async def calendar(self, db_session: AsyncSession, settings: Settings, streamer_id: int) -> Response[bytes]:
         body = await CalendarService(db_session, settings.app.base_url).streamer_ics(streamer_id)
-        return Response(body, media_type="text/calendar; charset=utf-8",
-                        headers={"Content-Disposition": f'inline; filename="streamer-{streamer_id}.ics"'})
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": f'inline; filename="streamer-{streamer_id}.ics"'},
+        )
 
     @get("/{streamer_id:int}/agreements", guards=[streamer_or_centre], summary="A streamer's commission agreements")
     async def agreements(self, db_session: AsyncSession, caller: Caller, streamer_id: int) -> list[AgreementOut]:
@@ -137,7 +144,11 @@ class SessionController(Controller):
 
     @get("", opt=PUBLIC, summary="Sessions: live now (with figures), upcoming, ended or cancelled")
     async def sessions(
-        self, db_session: AsyncSession, settings: Settings, figures: LiveFigures, paging: Page,
+        self,
+        db_session: AsyncSession,
+        settings: Settings,
+        figures: LiveFigures,
+        paging: Page,
         status: ListStatus = Parameter(query="status", default="live"),
     ) -> SessionPage:
         rows, total = await BroadcastService(db_session, figures).listing(status, paging.per_page, paging.offset)
@@ -162,16 +173,27 @@ class SessionController(Controller):
 
     @patch("/{session_id:int}", guards=[streamer_or_centre], summary="Edit or move a scheduled session")
     async def update(
-        self, db_session: AsyncSession, settings: Settings, figures: LiveFigures, caller: Caller, session_id: int,
+        self,
+        db_session: AsyncSession,
+        settings: Settings,
+        figures: LiveFigures,
+        caller: Caller,
+        session_id: int,
         data: SessionUpdate,
     ) -> SessionOut:
         live = await SchedulingService(db_session).update(caller, session_id, data)
         return await present(db_session, settings, figures, live)
 
-    @post("/{session_id:int}/cancel", guards=[streamer_or_centre], summary="Cancel a scheduled session",
-          status_code=200)
+    @post(
+        "/{session_id:int}/cancel", guards=[streamer_or_centre], summary="Cancel a scheduled session", status_code=200
+    )
     async def cancel(
-        self, db_session: AsyncSession, settings: Settings, figures: LiveFigures, caller: Caller, session_id: int,
+        self,
+        db_session: AsyncSession,
+        settings: Settings,
+        figures: LiveFigures,
+        caller: Caller,
+        session_id: int,
         data: CancelIn,
     ) -> SessionOut:
         live = await SchedulingService(db_session).cancel(caller, session_id, data.reason)
@@ -193,7 +215,12 @@ class SessionController(Controller):
 
     @put("/{session_id:int}/pin", guards=[streamer_or_centre], summary="Pin the product being presented")
     async def pin(
-        self, db_session: AsyncSession, settings: Settings, figures: LiveFigures, caller: Caller, session_id: int,
+        self,
+        db_session: AsyncSession,
+        settings: Settings,
+        figures: LiveFigures,
+        caller: Caller,
+        session_id: int,
         data: PinIn,
     ) -> SessionOut:
         live = await BroadcastService(db_session, figures).pin(caller, session_id, data.product_id)
@@ -218,8 +245,9 @@ class SessionController(Controller):
         live = await get_session(db_session, session_id)
         return (await figures.figures([live.id])).get(live.id) or FiguresOut(live.id, 0, 0, 0, 0, 0)
 
-    @post("/{session_id:int}/heartbeat", opt=PUBLIC, summary="A viewer is watching (send every 20–30 s)",
-          status_code=200)
+    @post(
+        "/{session_id:int}/heartbeat", opt=PUBLIC, summary="A viewer is watching (send every 20–30 s)", status_code=200
+    )
     async def heartbeat(
         self, db_session: AsyncSession, figures: LiveFigures, session_id: int, data: HeartbeatIn
     ) -> FiguresOut:
@@ -260,7 +288,9 @@ class LiveController(Controller):
 
     @get("/leaderboards", opt=PUBLIC, summary="Monthly leaderboard (直播销售大比拼) by session or streamer")
     async def leaderboard(
-        self, db_session: AsyncSession, figures: LiveFigures,
+        self,
+        db_session: AsyncSession,
+        figures: LiveFigures,
         board: Board = Parameter(query="board", default="streamer"),
         metric: Metric = Parameter(query="metric", default="gmv"),
         month: str | None = Parameter(query="month", default=None, max_length=7, description="YYYY-MM"),
@@ -281,8 +311,12 @@ class LiveController(Controller):
         series, sessions = await SeriesService(db_session).get(series_id)
         return await series_out(db_session, settings, series, sessions)
 
-    @post("/series/{series_id:int}/cancel", guards=[streamer_or_centre], summary="Cancel the remaining occurrences",
-          status_code=200)
+    @post(
+        "/series/{series_id:int}/cancel",
+        guards=[streamer_or_centre],
+        summary="Cancel the remaining occurrences",
+        status_code=200,
+    )
     async def cancel_series(
         self, db_session: AsyncSession, settings: Settings, caller: Caller, series_id: int, data: CancelIn
     ) -> SeriesOut:
@@ -292,8 +326,17 @@ class LiveController(Controller):
 
 async def series_out(db_session: AsyncSession, settings: Settings, series: Any, sessions: list[Any]) -> SeriesOut:
     items = await SessionPresenter(db_session, settings.app.base_url).many(sessions)
-    return SeriesOut(series.id, series.studio_id, series.streamer_user_id, series.title, series.first_day,
-                     series.local_start.strftime("%H:%M"), series.duration_minutes, series.weeks, items)
+    return SeriesOut(
+        series.id,
+        series.studio_id,
+        series.streamer_user_id,
+        series.title,
+        series.first_day,
+        series.local_start.strftime("%H:%M"),
+        series.duration_minutes,
+        series.weeks,
+        items,
+    )
 
 
 async def _feed(socket: WebSocket, channels: ChannelsPlugin, channel: str, session_id: int | None) -> None:

@@ -18,8 +18,9 @@ OVERDUE_GRACE = dt.timedelta(minutes=30)
 SWEEP_INTERVAL_SECONDS = 60.0
 
 
-async def end_overdue(factory: async_sessionmaker[AsyncSession], figures: LiveFigures,
-                      now: dt.datetime | None = None) -> list[int]:
+async def end_overdue(
+    factory: async_sessionmaker[AsyncSession], figures: LiveFigures, now: dt.datetime | None = None
+) -> list[int]:
     """End every live session more than 30 minutes past its booked end; return their ids."""
     async with factory() as session:
         ids = await BroadcastService(session, figures, now).overdue(OVERDUE_GRACE)

@@ -31,8 +31,9 @@ DEFAULT_ATTRIBUTION_WINDOW_MINUTES = 24 * 60
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=32, validate_strings=True,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls, native_enum=False, length=32, validate_strings=True, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class SessionStatus(enum.StrEnum):
@@ -101,15 +102,17 @@ class SessionSeries(IdMixin, TimestampMixin, Base):
     __tablename__ = "live_session_series"
 
     studio_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("live_studio.id", ondelete="RESTRICT"), index=True)
-    streamer_user_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("user_account.id", ondelete="RESTRICT"),
-                                                  index=True)
+    streamer_user_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("user_account.id", ondelete="RESTRICT"), index=True
+    )
     title: Mapped[str] = mapped_column(String(120))
     first_day: Mapped[dt.date]
     local_start: Mapped[dt.time]
     duration_minutes: Mapped[int] = mapped_column(Integer)
     weeks: Mapped[int] = mapped_column(SmallInteger)
-    created_by: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("user_account.id", ondelete="SET NULL"),
-                                                   default=None)
+    created_by: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
 
 
 class LiveSession(IdMixin, TimestampMixin, Base):
@@ -150,8 +153,9 @@ class LiveSession(IdMixin, TimestampMixin, Base):
     # Viewer figures copied from the live store when the session ends, so the report outlives Redis.
     peak_viewers: Mapped[int] = mapped_column(Integer, default=0)
     total_viewers: Mapped[int] = mapped_column(Integer, default=0)
-    created_by: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("user_account.id", ondelete="SET NULL"),
-                                                   default=None)
+    created_by: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
 
     lineup: Mapped[list[LineupItem]] = relationship(
         back_populates="session", cascade="all, delete-orphan", lazy="selectin", order_by="LineupItem.position"

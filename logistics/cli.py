@@ -36,16 +36,23 @@ def _run(work: Callable[[Any], Awaitable[Any]]) -> Any:
 
 
 @group.command()
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Service date (Asia/Shanghai); default today.")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Service date (Asia/Shanghai); default today.",
+)
 def dispatch(day: dt.datetime | None) -> None:
     """Plan the day's dispatch batches per route departure."""
     from logistics.services.dispatch import plan_day
 
     service_date = day.date() if day else local(utc_now()).date()
     summary = _run(lambda session: plan_day(session, service_date))
-    console.print(f"[green]{summary.service_date}: {summary.legs_planned} parcel legs in {summary.batches} "
-                  f"batches ({summary.elapsed_ms} ms)[/]")
+    console.print(
+        f"[green]{summary.service_date}: {summary.legs_planned} parcel legs in {summary.batches} "
+        f"batches ({summary.elapsed_ms} ms)[/]"
+    )
 
 
 @group.command(name="returns")

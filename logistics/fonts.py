@@ -27,5 +27,7 @@ def cjk_font() -> tuple[Path, int]:
     for path, index in CANDIDATES:
         if Path(path).is_file():
             return Path(path), index
-    raise ServiceUnavailable("No Chinese font is installed for PDFs: run `bash scripts/ensure-fonts.sh` "
-                             "(apt-get install fonts-noto-cjk) or set HUB_CJK_FONT.")
+    raise ServiceUnavailable(
+        "No Chinese font is installed for PDFs: run `bash scripts/ensure-fonts.sh` "
+        "(apt-get install fonts-noto-cjk) or set HUB_CJK_FONT."
+    )

@@ -245,9 +245,7 @@ class ShipmentLeg(IdMixin, Base):
     """One leg of a parcel's path; the first leg's `available_min` is when the parcel is at its county hub."""
 
     __tablename__ = "logistics_shipment_leg"
-    __table_args__ = (
-        UniqueConstraint("shipment_id", "seq"),
-    )
+    __table_args__ = (UniqueConstraint("shipment_id", "seq"),)
 
     shipment_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("logistics_shipment.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(SmallInteger)

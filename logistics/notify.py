@@ -29,9 +29,14 @@ class NotificationSender(Protocol):
 
 class LogSender:
     async def send(self, notification: Notification) -> None:
-        log.info("logistics_notification", kind=notification.kind, shipment_id=notification.shipment_id,
-                 order_id=notification.order_id, user_id=notification.user_id,
-                 has_phone=bool(notification.phone))
+        log.info(
+            "logistics_notification",
+            kind=notification.kind,
+            shipment_id=notification.shipment_id,
+            order_id=notification.order_id,
+            user_id=notification.user_id,
+            has_phone=bool(notification.phone),
+        )
 
 
 _sender: NotificationSender = LogSender()

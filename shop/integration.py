@@ -94,13 +94,16 @@ class OrderEventBridge:
         try:
             await LiveFigures.for_app(self.app).on_order_paid(event.order_id, lines, at)
         except Exception as exc:
-            log.warning("integration_live_figures_failed", event_name=event.name, order_id=event.order_id,
-                        error=str(exc)[:200])
+            log.warning(
+                "integration_live_figures_failed", event_name=event.name, order_id=event.order_id, error=str(exc)[:200]
+            )
 
     async def on_refunded(self, event: events.OrderEvent) -> None:
         attributed = [
-            ln for ln in event.payload.get("lines", [])
-            if ln.get("live_session_id") is not None and ln.get("streamer_user_id") is not None
+            ln
+            for ln in event.payload.get("lines", [])
+            if ln.get("live_session_id") is not None
+            and ln.get("streamer_user_id") is not None
             and ln.get("amount_fen", 0) > 0
         ]
         refund_id = event.payload.get("refund_id")
@@ -108,15 +111,26 @@ class OrderEventBridge:
             return
         try:
             async with self.app.state.session_factory() as session:
-                products = dict((await session.execute(
-                    select(OrderLine.id, OrderLine.product_id)
-                    .where(OrderLine.id.in_([ln["line_id"] for ln in attributed])))).tuples().all())
-            lines = [(ln["live_session_id"], ln["streamer_user_id"], ln["amount_fen"], products.get(ln["line_id"]))
-                     for ln in attributed]
+                products = dict(
+                    (
+                        await session.execute(
+                            select(OrderLine.id, OrderLine.product_id).where(
+                                OrderLine.id.in_([ln["line_id"] for ln in attributed])
+                            )
+                        )
+                    )
+                    .tuples()
+                    .all()
+                )
+            lines = [
+                (ln["live_session_id"], ln["streamer_user_id"], ln["amount_fen"], products.get(ln["line_id"]))
+                for ln in attributed
+            ]
             await LiveFigures.for_app(self.app).on_order_refunded(event.order_id, int(refund_id), lines, utcnow())
         except Exception as exc:
-            log.warning("integration_live_figures_failed", event_name=event.name, order_id=event.order_id,
-                        error=str(exc)[:200])
+            log.warning(
+                "integration_live_figures_failed", event_name=event.name, order_id=event.order_id, error=str(exc)[:200]
+            )
 
     async def _shipments(self, event: events.OrderEvent) -> None:
         try:
@@ -126,8 +140,12 @@ class OrderEventBridge:
                     return
                 delivery = await delivery_request(session, order)
                 if delivery is None:
-                    log.warning("integration_shipment_skipped", order_id=order.id,
-                                delivery_method=order.delivery_method.value, reason="delivery not mappable")
+                    log.warning(
+                        "integration_shipment_skipped",
+                        order_id=order.id,
+                        delivery_method=order.delivery_method.value,
+                        reason="delivery not mappable",
+                    )
                     await session.rollback()
                     return
                 lines = await parcel_lines(session, order)
@@ -138,14 +156,36 @@ class OrderEventBridge:
 
 async def parcel_lines(session: AsyncSession, order: Order) -> list[QuoteLine]:
     """The order's lines as logistics parcels (weight and shelf life from the catalogue)."""
-    rows = dict((await session.execute(
-        select(ProductVariant.id, ProductVariant.weight_g)
-        .where(ProductVariant.id.in_([ln.variant_id for ln in order.lines])))).tuples().all())
-    shelf = dict((await session.execute(
-        select(Product.id, Product.shelf_life_days)
-        .where(Product.id.in_([ln.product_id for ln in order.lines])))).tuples().all())
-    return [QuoteLine(product_id=ln.product_id, workshop_id=ln.workshop_id, weight_g=rows.get(ln.variant_id, 0),
-                      qty=ln.quantity, shelf_life_days=shelf.get(ln.product_id)) for ln in order.lines]
+    rows = dict(
+        (
+            await session.execute(
+                select(ProductVariant.id, ProductVariant.weight_g).where(
+                    ProductVariant.id.in_([ln.variant_id for ln in order.lines])
+                )
+            )
+        )
+        .tuples()
+        .all()
+    )
+    shelf = dict(
+        (
+            await session.execute(
+                select(Product.id, Product.shelf_life_days).where(Product.id.in_([ln.product_id for ln in order.lines]))
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return [
+        QuoteLine(
+            product_id=ln.product_id,
+            workshop_id=ln.workshop_id,
+            weight_g=rows.get(ln.variant_id, 0),
+            qty=ln.quantity,
+            shelf_life_days=shelf.get(ln.product_id),
+        )
+        for ln in order.lines
+    ]
 
 
 async def delivery_request(session: AsyncSession, order: Order) -> LogisticsRequest | None:
@@ -160,9 +200,16 @@ async def delivery_request(session: AsyncSession, order: Order) -> LogisticsRequ
     village = await _region(session, RegionLevel.VILLAGE, address.get("village"), township_id=township)
     if county is None or township is None or village is None:
         return None
-    return HomeRequest(HomeAddress(county_id=county, township_id=township, village_id=village,
-                                   street=str(address.get("detail") or ""), recipient=str(address.get("name") or ""),
-                                   phone=str(address.get("phone") or "")))
+    return HomeRequest(
+        HomeAddress(
+            county_id=county,
+            township_id=township,
+            village_id=village,
+            street=str(address.get("detail") or ""),
+            recipient=str(address.get("name") or ""),
+            phone=str(address.get("phone") or ""),
+        )
+    )
 
 
 async def _region(session: AsyncSession, level: RegionLevel, name: Any, **parent: int | None) -> int | None:
@@ -188,9 +235,11 @@ class ReturnRefundHook:
             if shipment is None or order is None or shipment.order_id != order_id:
                 log.warning("integration_return_unknown", order_id=order_id, shipment_id=shipment_id)
                 return
-            left = [RefundLineIn(line_id=ln.id, quantity=ln.quantity - ln.refunded_quantity)
-                    for ln in order.lines
-                    if ln.workshop_id == shipment.workshop_id and ln.quantity > ln.refunded_quantity]
+            left = [
+                RefundLineIn(line_id=ln.id, quantity=ln.quantity - ln.refunded_quantity)
+                for ln in order.lines
+                if ln.workshop_id == shipment.workshop_id and ln.quantity > ln.refunded_quantity
+            ]
             await session.rollback()
             if not left:
                 return  # already refunded: a retry changes nothing
@@ -198,8 +247,12 @@ class ReturnRefundHook:
             try:
                 await RefundService(session, self.app.state.settings).refund(SYSTEM_CALLER, order_id, data)
             except Conflict as exc:  # the order's state forbids it (never paid…): retrying will not help
-                log.warning("integration_return_refund_refused", order_id=order_id, shipment_id=shipment_id,
-                            error=str(exc)[:200])
+                log.warning(
+                    "integration_return_refund_refused",
+                    order_id=order_id,
+                    shipment_id=shipment_id,
+                    error=str(exc)[:200],
+                )
 
 
 class PickupNoticeSender:
@@ -208,8 +261,12 @@ class PickupNoticeSender:
     async def send(self, notification: logistics_notify.Notification) -> None:
         if notification.kind != "pickup_code" or notification.user_id is None:
             return  # a returned parcel is told through the refund's own notification
-        await notify(NotificationKind.READY_FOR_PICKUP, notification.user_id, notification.order_id,
-                     shipment_id=notification.shipment_id)
+        await notify(
+            NotificationKind.READY_FOR_PICKUP,
+            notification.user_id,
+            notification.order_id,
+            shipment_id=notification.shipment_id,
+        )
 
 
 @asynccontextmanager

@@ -67,9 +67,16 @@ async def world(session: AsyncSession) -> World:
     room = await studio(session)
     now = utcnow()
     live = LiveSession(
-        studio_id=room.id, streamer_user_id=streamer.id, title="红糖直播", starts_at=now - dt.timedelta(minutes=10),
-        ends_at=now + dt.timedelta(hours=1), block_until=now + dt.timedelta(hours=1, minutes=15),
-        status=SessionStatus.LIVE, commission_bp=800, share_code="LIVE42", went_live_at=now - dt.timedelta(minutes=5),
+        studio_id=room.id,
+        streamer_user_id=streamer.id,
+        title="红糖直播",
+        starts_at=now - dt.timedelta(minutes=10),
+        ends_at=now + dt.timedelta(hours=1),
+        block_until=now + dt.timedelta(hours=1, minutes=15),
+        status=SessionStatus.LIVE,
+        commission_bp=800,
+        share_code="LIVE42",
+        went_live_at=now - dt.timedelta(minutes=5),
     )
     session.add(live)
     await session.commit()
@@ -82,16 +89,22 @@ async def fetch(session: AsyncSession, stmt: object) -> list:  # type: ignore[ty
     return rows
 
 
-async def paid_pickup_order(client: AsyncTestClient[Litestar], w: World, quantity: int = 2,
-                            point_id: int | None = None, share_code: str | None = None) -> dict:  # type: ignore[type-arg]
+async def paid_pickup_order(
+    client: AsyncTestClient[Litestar],
+    w: World,
+    quantity: int = 2,
+    point_id: int | None = None,
+    share_code: str | None = None,
+) -> dict:  # type: ignore[type-arg]
     line = {"variant_id": w.sugar.variant.id, "quantity": quantity}
     if share_code:
         line["share_code"] = share_code  # type: ignore[assignment]
     r = await client.post("/api/cart/lines", json=line, headers=w.h(w.buyer))
     assert r.status_code in (200, 201), r.text
     delivery = {"method": "pickup", "pickup_point_id": point_id or w.net.point2.id}
-    r = await client.post("/api/checkout", json={"delivery": delivery, "payment_method": "offline"},
-                          headers=w.h(w.buyer))
+    r = await client.post(
+        "/api/checkout", json={"delivery": delivery, "payment_method": "offline"}, headers=w.h(w.buyer)
+    )
     assert r.status_code == 201, r.text
     order = r.json()
     r = await client.post(f"/api/orders/{order['id']}/payments/offline", headers=w.h(w.kiosk))
@@ -113,12 +126,18 @@ async def test_live_sale_reaches_ledger_figures_and_logistics_and_a_refund_rever
     # given a session that is live, with no sales yet
     assert await figures(client, w.live) == (0, 0)
     # when a buyer adds 2 × 3800 through the share code (any case), checks out for pickup and the kiosk confirms
-    r = await client.post("/api/cart/lines", json={"variant_id": w.sugar.variant.id, "quantity": 2,
-                                                   "share_code": "live42"}, headers=w.h(w.buyer))
+    r = await client.post(
+        "/api/cart/lines",
+        json={"variant_id": w.sugar.variant.id, "quantity": 2, "share_code": "live42"},
+        headers=w.h(w.buyer),
+    )
     assert r.status_code in (200, 201), r.text
     assert [ln["live_session_id"] for ln in r.json()["lines"]] == [w.live.id]
-    r = await client.post("/api/checkout", json={"delivery": {"method": "pickup", "pickup_point_id": w.net.point2.id},
-                                                 "payment_method": "offline"}, headers=w.h(w.buyer))
+    r = await client.post(
+        "/api/checkout",
+        json={"delivery": {"method": "pickup", "pickup_point_id": w.net.point2.id}, "payment_method": "offline"},
+        headers=w.h(w.buyer),
+    )
     assert r.status_code == 201, r.text
     order = r.json()
     assert [(ln["live_session_id"], ln["net_fen"]) for ln in order["lines"]] == [(w.live.id, 7600)]
@@ -126,16 +145,20 @@ async def test_live_sale_reaches_ledger_figures_and_logistics_and_a_refund_rever
     assert r.status_code == 200, r.text
 
     # then the ledger pays the streamer 8% of the line's net
-    rows = await fetch(session, select(LedgerEntry).where(LedgerEntry.order_id == order["id"],
-                                                          LedgerEntry.kind == "streamer_commission"))
+    rows = await fetch(
+        session,
+        select(LedgerEntry).where(LedgerEntry.order_id == order["id"], LedgerEntry.kind == "streamer_commission"),
+    )
     assert [(r.amount_fen, r.streamer_user_id, r.live_session_id, r.rate_bp) for r in rows] == [
-        (608, w.streamer.id, w.live.id, 800)]
+        (608, w.streamer.id, w.live.id, 800)
+    ]
     # and the live figures count one order of 7600 fen
     assert await figures(client, w.live) == (1, 7600)
     # and logistics planned one pickup parcel for the workshop, to the chosen point, for the buyer
     parcels = await fetch(session, select(Shipment).where(Shipment.order_id == order["id"]))
     assert [(s.workshop_id, s.mode, s.pickup_point_id, s.buyer_user_id, s.weight_g, s.status) for s in parcels] == [
-        (w.net.workshop.id, DeliveryMode.PICKUP, w.net.point2.id, w.buyer.id, 1000, ShipmentStatus.CREATED)]
+        (w.net.workshop.id, DeliveryMode.PICKUP, w.net.point2.id, w.buyer.id, 1000, ShipmentStatus.CREATED)
+    ]
     # and the buyer's tracking page shows it
     r = await client.get(f"/api/logistics/orders/{order['id']}/tracking", headers=w.h(w.buyer))
     assert r.status_code == 200, r.text
@@ -146,8 +169,10 @@ async def test_live_sale_reaches_ledger_figures_and_logistics_and_a_refund_rever
     assert r.status_code == 201, r.text
     # then the figures are back to nothing and the commission is reversed
     assert await figures(client, w.live) == (0, 0)
-    rows = await fetch(session, select(LedgerEntry).where(LedgerEntry.order_id == order["id"],
-                                                          LedgerEntry.kind == "streamer_commission"))
+    rows = await fetch(
+        session,
+        select(LedgerEntry).where(LedgerEntry.order_id == order["id"], LedgerEntry.kind == "streamer_commission"),
+    )
     assert sorted(r.amount_fen for r in rows) == [-608, 608]
 
 
@@ -189,8 +214,11 @@ async def test_a_parcel_returned_uncollected_refunds_its_lines_once(
     parcel = (await fetch(session, select(Shipment).where(Shipment.order_id == order["id"])))[0]
     parcel = await session.get(Shipment, parcel.id)
     assert parcel is not None
-    parcel.status, parcel.arrived_at, parcel.pickup_code = (ShipmentStatus.AWAITING_PICKUP,
-                                                            utcnow() - dt.timedelta(days=9), "123456")
+    parcel.status, parcel.arrived_at, parcel.pickup_code = (
+        ShipmentStatus.AWAITING_PICKUP,
+        utcnow() - dt.timedelta(days=9),
+        "123456",
+    )
     await session.commit()
     # when the logistics return job runs (in the app's own sessions, as its periodic task does)
     async with client.app.state.session_factory() as job_session:
@@ -214,12 +242,14 @@ async def test_a_pickup_code_notice_reaches_the_shop_sender_without_the_code(
 ) -> None:
     # when logistics announces a parcel waiting at a point (and a returned one, told by the refund instead)
     sender = logistics_notify.get_sender()
-    await sender.send(logistics_notify.Notification("pickup_code", 5, 77, world.buyer.id, "13900000000",
-                                                    "取件码 482913"))
+    await sender.send(
+        logistics_notify.Notification("pickup_code", 5, 77, world.buyer.id, "13900000000", "取件码 482913")
+    )
     await sender.send(logistics_notify.Notification("parcel_returned", 5, 77, world.buyer.id, "13900000000", "退回"))
     # then the buyer gets one "ready for pickup" notice carrying ids only
     assert [(n.kind, n.user_id, n.order_id, n.data) for n in sent.sent] == [
-        (NotificationKind.READY_FOR_PICKUP, world.buyer.id, 77, {"shipment_id": 5})]
+        (NotificationKind.READY_FOR_PICKUP, world.buyer.id, 77, {"shipment_id": 5})
+    ]
 
 
 @pytest.mark.parametrize(("village", "parcels"), [("夏严村", 1), ("不存在村", 0)])
@@ -228,12 +258,23 @@ async def test_home_delivery_becomes_a_home_parcel_when_the_address_names_a_know
 ) -> None:
     w = world
     # given a home address written with region names
-    address = {"name": "李四", "phone": "13900000000", "county": "青田县", "township": "仁庄镇", "village": village,
-               "detail": "夏严村 12 号"}
-    r = await client.post("/api/checkout", json={"delivery": {"method": "home", "address": address},
-                                                 "payment_method": "offline",
-                                                 "lines": [{"variant_id": w.sugar.variant.id, "quantity": 1}]},
-                          headers=w.h(w.buyer))
+    address = {
+        "name": "李四",
+        "phone": "13900000000",
+        "county": "青田县",
+        "township": "仁庄镇",
+        "village": village,
+        "detail": "夏严村 12 号",
+    }
+    r = await client.post(
+        "/api/checkout",
+        json={
+            "delivery": {"method": "home", "address": address},
+            "payment_method": "offline",
+            "lines": [{"variant_id": w.sugar.variant.id, "quantity": 1}],
+        },
+        headers=w.h(w.buyer),
+    )
     assert r.status_code == 201, r.text
     order = r.json()
     # when the kiosk confirms the payment
@@ -242,4 +283,5 @@ async def test_home_delivery_becomes_a_home_parcel_when_the_address_names_a_know
     assert r.status_code == 200, r.text
     found = await fetch(session, select(Shipment).where(Shipment.order_id == order["id"]))
     assert [(s.mode, s.village_id, s.recipient_name, s.street) for s in found] == [
-        (DeliveryMode.HOME, w.net.village.id, "李四", "夏严村 12 号")][:parcels]
+        (DeliveryMode.HOME, w.net.village.id, "李四", "夏严村 12 号")
+    ][:parcels]

@@ -47,7 +47,8 @@ class AttributionResolver:
         if not share_code or len(share_code) > 32:
             return None
         return await self.session.scalar(
-            select(LiveSession).where(LiveSession.share_code == normalise_share_code(share_code)))
+            select(LiveSession).where(LiveSession.share_code == normalise_share_code(share_code))
+        )
 
     async def resolve(self, share_code: str | None, at: dt.datetime) -> Attribution | None:
         live = await self.session_for_code(share_code)

@@ -41,16 +41,24 @@ class BroadcastService:
         live = await get_session(self.session, session_id)
         ensure_streamer_or_centre(caller, live.streamer_user_id)
         if live.status is not SessionStatus.SCHEDULED:
-            raise Conflict(f"Session {live.id} is {live.status.value}; only a scheduled session goes live.",
-                           field="status")
+            raise Conflict(
+                f"Session {live.id} is {live.status.value}; only a scheduled session goes live.", field="status"
+            )
         if not live.starts_at - EARLY_START <= self.now < live.ends_at:
-            raise Conflict(f"Session {live.id} can go live from 30 minutes before its start until its end.",
-                           field="status")
-        streamer_live = await self.session.scalar(select(LiveSession.id).where(
-            LiveSession.streamer_user_id == live.streamer_user_id, LiveSession.status == SessionStatus.LIVE))
+            raise Conflict(
+                f"Session {live.id} can go live from 30 minutes before its start until its end.", field="status"
+            )
+        streamer_live = await self.session.scalar(
+            select(LiveSession.id).where(
+                LiveSession.streamer_user_id == live.streamer_user_id, LiveSession.status == SessionStatus.LIVE
+            )
+        )
         if streamer_live is not None:
-            raise Conflict(f"The streamer is still live in session {streamer_live}; end it first.", field="status",
-                           extra={"conflict": {"kind": "streamer", "session_id": streamer_live}})
+            raise Conflict(
+                f"The streamer is still live in session {streamer_live}; end it first.",
+                field="status",
+                extra={"conflict": {"kind": "streamer", "session_id": streamer_live}},
+            )
         live.status, live.went_live_at = SessionStatus.LIVE, self.now
         audit.record(self.session, actor_id=caller.id, action="go_live", entity="live_session", entity_id=live.id)
         await self.session.commit()
@@ -69,8 +77,14 @@ class BroadcastService:
         if snapshot is not None:
             live.peak_viewers, live.total_viewers = snapshot.peak_viewers, snapshot.total_viewers
         live.status, live.ended_at, live.pinned_product_id = SessionStatus.ENDED, self.now, None
-        audit.record(self.session, actor_id=caller.id if caller else None, action="end", entity="live_session",
-                     entity_id=live.id, changes={"peak_viewers": live.peak_viewers})
+        audit.record(
+            self.session,
+            actor_id=caller.id if caller else None,
+            action="end",
+            entity="live_session",
+            entity_id=live.id,
+            changes={"peak_viewers": live.peak_viewers},
+        )
         await self.session.commit()
         await self._after_commit(live, "ended")
         return live
@@ -82,47 +96,51 @@ class BroadcastService:
         if live.status is not SessionStatus.LIVE:
             raise Conflict(f"Session {live.id} is {live.status.value}; pin a product while live.", field="status")
         if product_id is not None and product_id not in {i.product_id for i in live.lineup}:
-            raise InvalidInput(f"Product {product_id} is not in the line-up of session {live.id}.",
-                               field="product_id")
+            raise InvalidInput(f"Product {product_id} is not in the line-up of session {live.id}.", field="product_id")
         live.pinned_product_id = product_id
         await self.session.commit()
         self.figures.publish({"type": "pinned", "session_id": live.id, "product_id": product_id}, live.id)
         return live
 
-    async def _after_commit(self, live: LiveSession, event: str, labels: bool = False,
-                            streamer_name: str = "") -> None:
+    async def _after_commit(self, live: LiveSession, event: str, labels: bool = False, streamer_name: str = "") -> None:
         if labels:
             try:
                 await self.figures.store.set_labels("session", {live.id: live.title})
                 await self.figures.store.set_labels("streamer", {live.streamer_user_id: streamer_name})
             except STORE_ERRORS:
                 pass  # labels are cosmetic; the leaderboard falls back to the database
-        self.figures.publish({"type": "status", "session_id": live.id, "status": live.status.value,
-                              "event": event}, live.id)
+        self.figures.publish(
+            {"type": "status", "session_id": live.id, "status": live.status.value, "event": event}, live.id
+        )
 
     def share(self, live: LiveSession, base_url: str) -> ShareOut:
         base = base_url.rstrip("/")
-        return ShareOut(live.id, live.share_code, share_url(base, live.share_code),
-                        f"{base}/api/live/sessions/{live.id}/qr.png")
+        return ShareOut(
+            live.id, live.share_code, share_url(base, live.share_code), f"{base}/api/live/sessions/{live.id}/qr.png"
+        )
 
     async def listing(self, status: ListStatus, limit: int, offset: int) -> tuple[list[LiveSession], int]:
         query = select(LiveSession)
         if status == "live":
             query = query.where(LiveSession.status == SessionStatus.LIVE).order_by(LiveSession.went_live_at.desc())
         elif status == "upcoming":
-            query = query.where(LiveSession.status == SessionStatus.SCHEDULED, LiveSession.ends_at > self.now) \
-                .order_by(LiveSession.starts_at)
+            query = query.where(LiveSession.status == SessionStatus.SCHEDULED, LiveSession.ends_at > self.now).order_by(
+                LiveSession.starts_at
+            )
         elif status == "ended":
             query = query.where(LiveSession.status == SessionStatus.ENDED).order_by(LiveSession.ended_at.desc())
         else:
-            query = query.where(LiveSession.status == SessionStatus.CANCELLED) \
-                .order_by(LiveSession.starts_at.desc())
-        total = int(await self.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-                    or 0)
+            query = query.where(LiveSession.status == SessionStatus.CANCELLED).order_by(LiveSession.starts_at.desc())
+        total = int(await self.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
         rows = list(await self.session.scalars(query.order_by(LiveSession.id).limit(limit).offset(offset)))
         return rows, total
 
     async def overdue(self, grace: dt.timedelta) -> list[int]:
         """Live sessions still on air `grace` after their booked end (a forgotten "end" button)."""
-        return list(await self.session.scalars(select(LiveSession.id).where(
-            LiveSession.status == SessionStatus.LIVE, LiveSession.ends_at < self.now - grace)))
+        return list(
+            await self.session.scalars(
+                select(LiveSession.id).where(
+                    LiveSession.status == SessionStatus.LIVE, LiveSession.ends_at < self.now - grace
+                )
+            )
+        )

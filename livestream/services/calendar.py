@@ -20,7 +20,9 @@ from shop.db import utcnow
 
 HISTORY = dt.timedelta(days=90)
 ICAL_STATUS = {
-    SessionStatus.SCHEDULED: "CONFIRMED", SessionStatus.LIVE: "CONFIRMED", SessionStatus.ENDED: "CONFIRMED",
+    SessionStatus.SCHEDULED: "CONFIRMED",
+    SessionStatus.LIVE: "CONFIRMED",
+    SessionStatus.ENDED: "CONFIRMED",
     SessionStatus.CANCELLED: "CANCELLED",
 }
 
@@ -34,11 +36,18 @@ class CalendarService:
     async def streamer_ics(self, streamer_user_id: int) -> bytes:
         streamer = await get_streamer(self.session, streamer_user_id, field="streamer_id")
         now = utcnow()
-        rows = (await self.session.execute(
-            select(LiveSession, Studio.name, Studio.address).join(Studio, Studio.id == LiveSession.studio_id)
-            .where(LiveSession.streamer_user_id == streamer.id, LiveSession.ends_at > now - HISTORY)
-            .order_by(LiveSession.starts_at)
-        )).tuples().all()
+        rows = (
+            (
+                await self.session.execute(
+                    select(LiveSession, Studio.name, Studio.address)
+                    .join(Studio, Studio.id == LiveSession.studio_id)
+                    .where(LiveSession.streamer_user_id == streamer.id, LiveSession.ends_at > now - HISTORY)
+                    .order_by(LiveSession.starts_at)
+                )
+            )
+            .tuples()
+            .all()
+        )
         cal = Calendar()
         cal.add("prodid", "-//Workshop Sales Hub//共富工坊直播排期//ZH")
         cal.add("version", "2.0")

@@ -51,8 +51,9 @@ LineLike = Line | Sequence[Any]
 def live_redis(url: str) -> Redis:
     """The live store's own client: a blocking pool, so a burst (a thousand screens connecting, a flash sale) waits
     briefly for a connection instead of failing with "Too many connections" as redis-py's default pool does."""
-    pool = BlockingConnectionPool.from_url(url, max_connections=64, timeout=2.0, socket_connect_timeout=1.0,
-                                           socket_timeout=2.0)
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=64, timeout=2.0, socket_connect_timeout=1.0, socket_timeout=2.0
+    )
     return Redis(connection_pool=pool)
 
 
@@ -75,8 +76,9 @@ def figures_out(f: Figures) -> FiguresOut:
 
 
 class LiveFigures:
-    def __init__(self, store: LiveStore, channels: ChannelsPlugin | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: LiveStore, channels: ChannelsPlugin | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.channels = channels
         self.clock = clock
@@ -107,8 +109,7 @@ class LiveFigures:
     ) -> bool:
         """Take a refund off the figures of the month the order was paid in; once per refund."""
         parsed = [as_line(item, sign=-1) for item in lines]
-        return await self._apply(f"refund:{order_id}:{refund_id}", order_id, month_key(to_utc(refunded_at)),
-                                 parsed)
+        return await self._apply(f"refund:{order_id}:{refund_id}", order_id, month_key(to_utc(refunded_at)), parsed)
 
     async def _apply(self, event: str, order_id: int, month: str, lines: list[Line]) -> bool:
         if not lines:
@@ -193,5 +194,11 @@ class LiveFigures:
 
 
 def _as_dict(f: Figures) -> dict[str, int]:
-    return {"session_id": f.session_id, "viewers": f.viewers, "peak_viewers": f.peak_viewers,
-            "total_viewers": f.total_viewers, "orders": f.orders, "gmv_fen": f.gmv_fen}
+    return {
+        "session_id": f.session_id,
+        "viewers": f.viewers,
+        "peak_viewers": f.peak_viewers,
+        "total_viewers": f.total_viewers,
+        "orders": f.orders,
+        "gmv_fen": f.gmv_fen,
+    }

@@ -40,8 +40,10 @@ class LeaderboardService:
         if missing:  # labels are written at go-live and by the rebuild; fall back to the database
             names = await self._names(board, missing)
             await self.figures.store.set_labels(board, names)
-        entries = [LeaderboardEntry(rank, member, name or names.get(member, ""), score)
-                   for rank, (member, score, name) in enumerate(rows, start=1)]
+        entries = [
+            LeaderboardEntry(rank, member, name or names.get(member, ""), score)
+            for rank, (member, score, name) in enumerate(rows, start=1)
+        ]
         return LeaderboardOut(f"{key[:4]}-{key[4:]}", board, metric, entries)
 
     async def _names(self, board: Board, ids: list[int]) -> dict[int, str]:
@@ -59,18 +61,29 @@ class LeaderboardService:
         """
         attributed = {
             line_id: (sid, streamer)
-            for line_id, sid, streamer in (await self.session.execute(
-                select(LedgerEntry.order_line_id, LedgerEntry.live_session_id, LedgerEntry.streamer_user_id)
-                .where(LedgerEntry.live_session_id.is_not(None), LedgerEntry.order_line_id.is_not(None))
-                .distinct()
-            )).tuples()
+            for line_id, sid, streamer in (
+                await self.session.execute(
+                    select(LedgerEntry.order_line_id, LedgerEntry.live_session_id, LedgerEntry.streamer_user_id)
+                    .where(LedgerEntry.live_session_id.is_not(None), LedgerEntry.order_line_id.is_not(None))
+                    .distinct()
+                )
+            ).tuples()
         }
         tagged_lines = select(LedgerEntry.order_line_id).where(LedgerEntry.live_session_id.is_not(None))
         rows = await self.session.execute(
-            select(LedgerEntry.order_id, LedgerEntry.refund_id, LedgerEntry.order_line_id, LedgerEntry.live_session_id,
-                   LedgerEntry.streamer_user_id, LedgerEntry.amount_fen, LedgerEntry.occurred_at)
-            .where(LedgerEntry.kind.in_(SALE_KINDS), or_(LedgerEntry.live_session_id.is_not(None),
-                                                         LedgerEntry.order_line_id.in_(tagged_lines)))
+            select(
+                LedgerEntry.order_id,
+                LedgerEntry.refund_id,
+                LedgerEntry.order_line_id,
+                LedgerEntry.live_session_id,
+                LedgerEntry.streamer_user_id,
+                LedgerEntry.amount_fen,
+                LedgerEntry.occurred_at,
+            )
+            .where(
+                LedgerEntry.kind.in_(SALE_KINDS),
+                or_(LedgerEntry.live_session_id.is_not(None), LedgerEntry.order_line_id.in_(tagged_lines)),
+            )
             .order_by(LedgerEntry.order_id, LedgerEntry.id)
         )
         events: dict[tuple[int, int | None], dict[tuple[int, int], int]] = defaultdict(lambda: defaultdict(int))
@@ -98,7 +111,8 @@ class LeaderboardService:
                     months.add(month)
                     paid_orders += 1
         await store.set_labels("session", await self._names("session", sorted(sessions)))
-        streamers = await self.session.scalars(select(LiveSession.streamer_user_id).where(
-            LiveSession.id.in_(sorted(sessions))).distinct())
+        streamers = await self.session.scalars(
+            select(LiveSession.streamer_user_id).where(LiveSession.id.in_(sorted(sessions))).distinct()
+        )
         await store.set_labels("streamer", await self._names("streamer", list(streamers)))
         return RebuildOut(sorted(months), paid_orders, len(sessions))

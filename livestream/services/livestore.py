@@ -153,8 +153,10 @@ class RedisLiveStore:
     async def top(self, key: str, limit: int, label: str) -> list[tuple[int, int, str]]:
         """Members, scores and labels in one round trip (one Lua call)."""
         raw: Any = await self._top(keys=[self.prefix + key, f"{self.prefix}label:{label}"], args=[limit])
-        return [(int(raw[i]), int(float(raw[i + 1])), raw[i + 2].decode() if raw[i + 2] else "")
-                for i in range(0, len(raw), 3)]
+        return [
+            (int(raw[i]), int(float(raw[i + 1])), raw[i + 2].decode() if raw[i + 2] else "")
+            for i in range(0, len(raw), 3)
+        ]
 
     async def top_products(self, session_id: int, limit: int) -> list[tuple[int, int]]:
         rows: Any = await self.redis.zrevrange(f"{self.prefix}prod:{session_id}", 0, limit - 1, withscores=True)
@@ -169,7 +171,7 @@ class RedisLiveStore:
         for pattern in ("lb:*", "order:*", "applied"):
             keys = [k async for k in self.redis.scan_iter(match=self.prefix + pattern, count=1000)]
             for start in range(0, len(keys), 500):
-                await self.redis.delete(*keys[start:start + 500])
+                await self.redis.delete(*keys[start : start + 500])
         async for key in self.redis.scan_iter(match=self.prefix + "fig:*", count=1000):
             await self.redis.hdel(key, "orders", "gmv_fen")
 
@@ -232,8 +234,9 @@ class MemoryLiveStore:
         for sid in session_ids:
             fig = self.fig.get(sid, {"orders": 0, "gmv_fen": 0, "peak": 0})
             viewers = sum(1 for expiry in self.viewers.get(sid, {}).values() if expiry > now)
-            result[sid] = Figures(sid, viewers, fig["peak"], len(self.unique.get(sid, ())), fig["orders"],
-                                  fig["gmv_fen"])
+            result[sid] = Figures(
+                sid, viewers, fig["peak"], len(self.unique.get(sid, ())), fig["orders"], fig["gmv_fen"]
+            )
         return result
 
     async def top(self, key: str, limit: int, label: str) -> list[tuple[int, int, str]]:

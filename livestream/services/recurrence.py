@@ -62,9 +62,13 @@ class SeriesService:
             commission = await agreed_commission(self.session, streamer_id, data.first_day)
         studio = (await self.rules.lock([data.studio_id], streamer_id))[data.studio_id]
         series = SessionSeries(
-            studio_id=studio.id, streamer_user_id=streamer_id, title=data.title, first_day=data.first_day,
+            studio_id=studio.id,
+            streamer_user_id=streamer_id,
+            title=data.title,
+            first_day=data.first_day,
             local_start=dt.time(int(data.start_time[:2]), int(data.start_time[3:])),
-            duration_minutes=int((slots[0][1] - slots[0][0]).total_seconds() // 60), weeks=data.weeks,
+            duration_minutes=int((slots[0][1] - slots[0][0]).total_seconds() // 60),
+            weeks=data.weeks,
             created_by=caller.id,
         )
         self.session.add(series)
@@ -76,20 +80,35 @@ class SeriesService:
                 block_until = await self.rules.check(studio, streamer_id, starts_at, ends_at)
             except (InvalidInput, Conflict) as exc:
                 await self.session.rollback()
-                raise type(exc)(f"Week {index + 1} ({day.isoformat()}): {exc.detail}", field=exc.field,
-                                extra=exc.extra) from exc
+                raise type(exc)(
+                    f"Week {index + 1} ({day.isoformat()}): {exc.detail}", field=exc.field, extra=exc.extra
+                ) from exc
             live = LiveSession(
-                studio_id=studio.id, streamer_user_id=streamer_id, series_id=series.id,
-                title=data.title, description=data.description, cover_image_url=data.cover_image_url,
-                starts_at=starts_at, ends_at=ends_at, block_until=block_until, status=SessionStatus.SCHEDULED,
-                commission_bp=commission, attribution_window_minutes=DEFAULT_ATTRIBUTION_WINDOW_MINUTES,
+                studio_id=studio.id,
+                streamer_user_id=streamer_id,
+                series_id=series.id,
+                title=data.title,
+                description=data.description,
+                cover_image_url=data.cover_image_url,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                block_until=block_until,
+                status=SessionStatus.SCHEDULED,
+                commission_bp=commission,
+                attribution_window_minutes=DEFAULT_ATTRIBUTION_WINDOW_MINUTES,
                 created_by=caller.id,
                 lineup=[LineupItem(product_id=p, position=i) for i, p in enumerate(product_ids)],
             )
             await add_with_unique_code(self.session, live)  # flushed, so the next occurrence's check sees it
             sessions.append(live)
-        audit.record(self.session, actor_id=caller.id, action="book_series", entity="live_session_series",
-                     entity_id=series.id, changes={"weeks": data.weeks, "sessions": [s.id for s in sessions]})
+        audit.record(
+            self.session,
+            actor_id=caller.id,
+            action="book_series",
+            entity="live_session_series",
+            entity_id=series.id,
+            changes={"weeks": data.weeks, "sessions": [s.id for s in sessions]},
+        )
         await self.session.commit()
         return series, sessions
 
@@ -97,12 +116,16 @@ class SeriesService:
         series = await self.session.get(SessionSeries, series_id)
         if series is None:
             raise NotFound(f"Series {series_id} not found.")
-        sessions = list(await self.session.scalars(
-            select(LiveSession).where(LiveSession.series_id == series_id).order_by(LiveSession.starts_at)))
+        sessions = list(
+            await self.session.scalars(
+                select(LiveSession).where(LiveSession.series_id == series_id).order_by(LiveSession.starts_at)
+            )
+        )
         return series, sessions
 
-    async def cancel_remaining(self, caller: Caller, series_id: int, reason: str) -> tuple[SessionSeries,
-                                                                                        list[LiveSession]]:
+    async def cancel_remaining(
+        self, caller: Caller, series_id: int, reason: str
+    ) -> tuple[SessionSeries, list[LiveSession]]:
         """Cancel every occurrence still scheduled; occurrences already live or ended stay as they are."""
         series, sessions = await self.get(series_id)
         ensure_streamer_or_centre(caller, series.streamer_user_id)
@@ -111,7 +134,13 @@ class SeriesService:
             if live.status is SessionStatus.SCHEDULED:
                 live.status, live.cancelled_at, live.cancel_reason = SessionStatus.CANCELLED, self.now, reason
                 cancelled.append(live.id)
-        audit.record(self.session, actor_id=caller.id, action="cancel_series", entity="live_session_series",
-                     entity_id=series.id, changes={"cancelled": cancelled, "reason": reason})
+        audit.record(
+            self.session,
+            actor_id=caller.id,
+            action="cancel_series",
+            entity="live_session_series",
+            entity_id=series.id,
+            changes={"cancelled": cancelled, "reason": reason},
+        )
         await self.session.commit()
         return series, sessions

@@ -36,13 +36,15 @@ class ReportService:
         live = await get_session(self.session, session_id)
         ensure_streamer_or_centre(caller, live.streamer_user_id)
         if live.status is not SessionStatus.ENDED:
-            raise Conflict(f"Session {live.id} is {live.status.value}; the report is ready after the end.",
-                           field="status")
+            raise Conflict(
+                f"Session {live.id} is {live.status.value}; the report is ready after the end.", field="status"
+            )
         tagged_lines = select(LedgerEntry.order_line_id).where(LedgerEntry.live_session_id == live.id)
         rows = await self.session.execute(
-            select(LedgerEntry.kind, LedgerEntry.order_id, LedgerEntry.refund_id, LedgerEntry.amount_fen)
-            .where(LedgerEntry.kind.in_(SALE_KINDS),
-                   or_(LedgerEntry.live_session_id == live.id, LedgerEntry.order_line_id.in_(tagged_lines)))
+            select(LedgerEntry.kind, LedgerEntry.order_id, LedgerEntry.refund_id, LedgerEntry.amount_fen).where(
+                LedgerEntry.kind.in_(SALE_KINDS),
+                or_(LedgerEntry.live_session_id == live.id, LedgerEntry.order_line_id.in_(tagged_lines)),
+            )
         )
         per_order: dict[int, int] = defaultdict(int)
         refunded = commission = 0
@@ -59,8 +61,22 @@ class ReportService:
         total = max(live.total_viewers, current.total_viewers if current else 0)
         conversion = round_half_up(orders * BP_SCALE, total) if total else 0
         top = await self._top_products(live.id)
-        return SessionReport(live.id, live.title, live.status, live.streamer_user_id, live.went_live_at,
-                             live.ended_at, peak, total, orders, gmv, refunded, commission, conversion, top)
+        return SessionReport(
+            live.id,
+            live.title,
+            live.status,
+            live.streamer_user_id,
+            live.went_live_at,
+            live.ended_at,
+            peak,
+            total,
+            orders,
+            gmv,
+            refunded,
+            commission,
+            conversion,
+            top,
+        )
 
     async def _top_products(self, session_id: int) -> list[TopProduct]:
         try:
@@ -69,6 +85,13 @@ class ReportService:
             return []
         if not ranked:
             return []
-        titles = dict((await self.session.execute(
-            select(Product.id, Product.title).where(Product.id.in_([p for p, _ in ranked])))).tuples().all())
+        titles = dict(
+            (
+                await self.session.execute(
+                    select(Product.id, Product.title).where(Product.id.in_([p for p, _ in ranked]))
+                )
+            )
+            .tuples()
+            .all()
+        )
         return [TopProduct(pid, titles.get(pid, ""), amount) for pid, amount in ranked]

@@ -46,8 +46,7 @@ def validate_opening_hours(hours: Mapping[Any, list[list[str]]]) -> dict[str, li
         spans = sorted((_minutes(a), _minutes(b)) for a, b in intervals)
         for start, end in spans:
             if end <= start:
-                raise InvalidInput(f"Weekday {weekday}: an interval must open before it closes.",
-                                   field="opening_hours")
+                raise InvalidInput(f"Weekday {weekday}: an interval must open before it closes.", field="opening_hours")
         for (_, end), (start, _) in itertools.pairwise(spans):
             if start < end:
                 raise InvalidInput(f"Weekday {weekday}: opening intervals overlap.", field="opening_hours")
@@ -67,17 +66,19 @@ class BookingRules:
         """Lock the studios (ascending id) then the streamer; return the studios, freshly read."""
         ids = sorted(set(studio_ids))
         studios = {
-            s.id: s for s in await self.session.scalars(
-                select(Studio).where(Studio.id.in_(ids)).order_by(Studio.id)
-                .with_for_update(key_share=True).execution_options(populate_existing=True)
+            s.id: s
+            for s in await self.session.scalars(
+                select(Studio)
+                .where(Studio.id.in_(ids))
+                .order_by(Studio.id)
+                .with_for_update(key_share=True)
+                .execution_options(populate_existing=True)
             )
         }
         missing = [i for i in ids if i not in studios]
         if missing:
             raise InvalidInput(f"Studio {missing[0]} not found.", field="studio_id")
-        await self.session.execute(
-            select(User.id).where(User.id == streamer_user_id).with_for_update(key_share=True)
-        )
+        await self.session.execute(select(User.id).where(User.id == streamer_user_id).with_for_update(key_share=True))
         return studios
 
     def check_shape(self, studio: Studio, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
@@ -103,45 +104,67 @@ class BookingRules:
             hours = ", ".join(f"{a}–{b}" for a, b in studio.opening_hours.get(str(day.isoweekday()), [])) or "closed"
             raise InvalidInput(
                 f"{_hm(starts_at)}–{local(ends_at).strftime('%H:%M')} is outside the opening hours of studio "
-                f"«{studio.name}» on {day.isoformat()} ({hours}).", field="starts_at",
+                f"«{studio.name}» on {day.isoformat()} ({hours}).",
+                field="starts_at",
             )
 
     async def check_conflicts(
-        self, studio: Studio, streamer_user_id: int, starts_at: dt.datetime, ends_at: dt.datetime,
+        self,
+        studio: Studio,
+        streamer_user_id: int,
+        starts_at: dt.datetime,
+        ends_at: dt.datetime,
         exclude_ids: Iterable[int] = (),
     ) -> None:
         """409s: the studio (with its turnover gap after every session) and the streamer are free."""
         gap = dt.timedelta(minutes=studio.turnover_gap_minutes)
         excluded = list(exclude_ids)
         studio_clash = await self.session.scalar(
-            select(LiveSession).where(
-                LiveSession.studio_id == studio.id, LiveSession.status.in_(ACTIVE_STATUSES),
-                LiveSession.starts_at < ends_at + gap, LiveSession.block_until > starts_at,
+            select(LiveSession)
+            .where(
+                LiveSession.studio_id == studio.id,
+                LiveSession.status.in_(ACTIVE_STATUSES),
+                LiveSession.starts_at < ends_at + gap,
+                LiveSession.block_until > starts_at,
                 LiveSession.id.not_in(excluded),
-            ).order_by(LiveSession.starts_at).limit(1)
+            )
+            .order_by(LiveSession.starts_at)
+            .limit(1)
         )
         if studio_clash is not None:
             raise Conflict(
                 f"Studio «{studio.name}» is booked by session {studio_clash.id} «{studio_clash.title}» "
                 f"{_hm(studio_clash.starts_at)}–{local(studio_clash.ends_at).strftime('%H:%M')} "
                 f"(with a {studio.turnover_gap_minutes}-minute turnover gap between sessions).",
-                field="starts_at", extra={"conflict": {"kind": "studio", "session_id": studio_clash.id}},
+                field="starts_at",
+                extra={"conflict": {"kind": "studio", "session_id": studio_clash.id}},
             )
         streamer_clash = await self.session.scalar(
-            select(LiveSession).where(
-                LiveSession.streamer_user_id == streamer_user_id, LiveSession.status.in_(ACTIVE_STATUSES),
-                LiveSession.starts_at < ends_at, LiveSession.ends_at > starts_at, LiveSession.id.not_in(excluded),
-            ).order_by(LiveSession.starts_at).limit(1)
+            select(LiveSession)
+            .where(
+                LiveSession.streamer_user_id == streamer_user_id,
+                LiveSession.status.in_(ACTIVE_STATUSES),
+                LiveSession.starts_at < ends_at,
+                LiveSession.ends_at > starts_at,
+                LiveSession.id.not_in(excluded),
+            )
+            .order_by(LiveSession.starts_at)
+            .limit(1)
         )
         if streamer_clash is not None:
             raise Conflict(
                 f"The streamer already hosts session {streamer_clash.id} «{streamer_clash.title}» "
                 f"{_hm(streamer_clash.starts_at)}–{local(streamer_clash.ends_at).strftime('%H:%M')}.",
-                field="starts_at", extra={"conflict": {"kind": "streamer", "session_id": streamer_clash.id}},
+                field="starts_at",
+                extra={"conflict": {"kind": "streamer", "session_id": streamer_clash.id}},
             )
 
     async def check(
-        self, studio: Studio, streamer_user_id: int, starts_at: dt.datetime, ends_at: dt.datetime,
+        self,
+        studio: Studio,
+        streamer_user_id: int,
+        starts_at: dt.datetime,
+        ends_at: dt.datetime,
         exclude_ids: Iterable[int] = (),
     ) -> dt.datetime:
         """Run every rule; return the `block_until` to store (end plus the studio's gap)."""

@@ -35,14 +35,16 @@ def agreement_out(a: Agreement) -> AgreementOut:
 async def agreed_commission(session: AsyncSession, streamer_user_id: int, day: dt.date) -> int:
     """The commission rate of the streamer's agreement in force on `day` (local); 422 when there is none."""
     rate = await session.scalar(
-        select(Agreement.commission_bp).where(Agreement.streamer_user_id == streamer_user_id,
-                                              Agreement.valid_from <= day)
-        .order_by(Agreement.valid_from.desc()).limit(1)
+        select(Agreement.commission_bp)
+        .where(Agreement.streamer_user_id == streamer_user_id, Agreement.valid_from <= day)
+        .order_by(Agreement.valid_from.desc())
+        .limit(1)
     )
     if rate is None:
         raise InvalidInput(
             f"Streamer {streamer_user_id} has no agreement in force on {day.isoformat()}; the service centre "
-            "records the commission rate first.", field="commission_bp",
+            "records the commission rate first.",
+            field="commission_bp",
         )
     return int(rate)
 
@@ -88,24 +90,37 @@ class SchedulingService:
 
     async def set_agreement(self, actor: Caller, streamer_user_id: int, data: AgreementIn) -> AgreementOut:
         await get_streamer(self.session, streamer_user_id, field="streamer_user_id")
-        row = await self.session.scalar(select(Agreement).where(
-            Agreement.streamer_user_id == streamer_user_id, Agreement.valid_from == data.valid_from))
+        row = await self.session.scalar(
+            select(Agreement).where(
+                Agreement.streamer_user_id == streamer_user_id, Agreement.valid_from == data.valid_from
+            )
+        )
         if row is None:
-            row = Agreement(streamer_user_id=streamer_user_id, valid_from=data.valid_from,
-                            commission_bp=data.commission_bp, note=data.note)
+            row = Agreement(
+                streamer_user_id=streamer_user_id,
+                valid_from=data.valid_from,
+                commission_bp=data.commission_bp,
+                note=data.note,
+            )
             self.session.add(row)
         else:
             row.commission_bp, row.note = data.commission_bp, data.note
         await self.session.flush()
-        audit.record(self.session, actor_id=actor.id, action="set", entity="live_streamer_agreement",
-                     entity_id=row.id, changes={"commission_bp": data.commission_bp,
-                                                "valid_from": data.valid_from.isoformat()})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="set",
+            entity="live_streamer_agreement",
+            entity_id=row.id,
+            changes={"commission_bp": data.commission_bp, "valid_from": data.valid_from.isoformat()},
+        )
         await self.session.commit()
         return agreement_out(row)
 
     async def agreements(self, streamer_user_id: int) -> list[AgreementOut]:
-        rows = await self.session.scalars(select(Agreement).where(Agreement.streamer_user_id == streamer_user_id)
-                                          .order_by(Agreement.valid_from))
+        rows = await self.session.scalars(
+            select(Agreement).where(Agreement.streamer_user_id == streamer_user_id).order_by(Agreement.valid_from)
+        )
         return [agreement_out(a) for a in rows]
 
     async def book(self, caller: Caller, data: SessionCreate) -> LiveSession:
@@ -121,16 +136,34 @@ class SchedulingService:
         studios = await self.rules.lock([data.studio_id], streamer_id)
         block_until = await self.rules.check(studios[data.studio_id], streamer_id, starts_at, ends_at)
         live = LiveSession(
-            studio_id=data.studio_id, streamer_user_id=streamer_id, title=data.title, description=data.description,
-            cover_image_url=data.cover_image_url, starts_at=starts_at, ends_at=ends_at, block_until=block_until,
-            status=SessionStatus.SCHEDULED, commission_bp=commission,
+            studio_id=data.studio_id,
+            streamer_user_id=streamer_id,
+            title=data.title,
+            description=data.description,
+            cover_image_url=data.cover_image_url,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            block_until=block_until,
+            status=SessionStatus.SCHEDULED,
+            commission_bp=commission,
             attribution_window_minutes=data.attribution_window_minutes or DEFAULT_ATTRIBUTION_WINDOW_MINUTES,
-            created_by=caller.id, lineup=[LineupItem(product_id=p, position=i) for i, p in enumerate(product_ids)],
+            created_by=caller.id,
+            lineup=[LineupItem(product_id=p, position=i) for i, p in enumerate(product_ids)],
         )
         await add_with_unique_code(self.session, live)
-        audit.record(self.session, actor_id=caller.id, action="book", entity="live_session", entity_id=live.id,
-                     changes={"studio_id": live.studio_id, "streamer_user_id": streamer_id,
-                              "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()})
+        audit.record(
+            self.session,
+            actor_id=caller.id,
+            action="book",
+            entity="live_session",
+            entity_id=live.id,
+            changes={
+                "studio_id": live.studio_id,
+                "streamer_user_id": streamer_id,
+                "starts_at": starts_at.isoformat(),
+                "ends_at": ends_at.isoformat(),
+            },
+        )
         await self.session.commit()
         return live
 
@@ -141,8 +174,10 @@ class SchedulingService:
         staff_only(caller, attribution_window_minutes=data.attribution_window_minutes)
         moving = data.starts_at is not None or data.ends_at is not None or data.studio_id is not None
         if live.status is not SessionStatus.SCHEDULED and (moving or data.product_ids is not None):
-            raise Conflict(f"Session {live.id} is {live.status.value}; only a scheduled session is moved or "
-                           "re-planned.", field="status")
+            raise Conflict(
+                f"Session {live.id} is {live.status.value}; only a scheduled session is moved or re-planned.",
+                field="status",
+            )
         changes: dict[str, object] = {}
         if moving:
             starts_at = to_utc(data.starts_at) if data.starts_at else live.starts_at
@@ -151,10 +186,12 @@ class SchedulingService:
             studios = await self.rules.lock({studio_id, live.studio_id}, live.streamer_user_id)
             await self.session.refresh(live)  # re-read under the locks: a concurrent start or cancel wins
             if live.status is not SessionStatus.SCHEDULED:
-                raise Conflict(f"Session {live.id} is {live.status.value}; only a scheduled session is moved.",
-                               field="status")
-            live.block_until = await self.rules.check(studios[studio_id], live.streamer_user_id, starts_at, ends_at,
-                                                      exclude_ids=[live.id])
+                raise Conflict(
+                    f"Session {live.id} is {live.status.value}; only a scheduled session is moved.", field="status"
+                )
+            live.block_until = await self.rules.check(
+                studios[studio_id], live.streamer_user_id, starts_at, ends_at, exclude_ids=[live.id]
+            )
             live.starts_at, live.ends_at, live.studio_id = starts_at, ends_at, studio_id
             changes.update(starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat(), studio_id=studio_id)
         if data.product_ids is not None:
@@ -168,8 +205,9 @@ class SchedulingService:
             if value is not None:
                 setattr(live, name, value)
                 changes[name] = value
-        audit.record(self.session, actor_id=caller.id, action="update", entity="live_session", entity_id=live.id,
-                     changes=changes)
+        audit.record(
+            self.session, actor_id=caller.id, action="update", entity="live_session", entity_id=live.id, changes=changes
+        )
         await self.session.commit()
         return live
 
@@ -177,10 +215,17 @@ class SchedulingService:
         live = await get_session(self.session, session_id)
         ensure_streamer_or_centre(caller, live.streamer_user_id)
         if live.status is not SessionStatus.SCHEDULED:
-            raise Conflict(f"Session {live.id} is {live.status.value}; only a scheduled session is cancelled.",
-                           field="status")
+            raise Conflict(
+                f"Session {live.id} is {live.status.value}; only a scheduled session is cancelled.", field="status"
+            )
         live.status, live.cancelled_at, live.cancel_reason = SessionStatus.CANCELLED, self.now, reason
-        audit.record(self.session, actor_id=caller.id, action="cancel", entity="live_session", entity_id=live.id,
-                     changes={"reason": reason})
+        audit.record(
+            self.session,
+            actor_id=caller.id,
+            action="cancel",
+            entity="live_session",
+            entity_id=live.id,
+            changes={"reason": reason},
+        )
         await self.session.commit()
         return live

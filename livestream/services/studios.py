@@ -19,8 +19,17 @@ from shop.errors import Conflict, NotFound
 
 
 def studio_out(s: Studio) -> StudioOut:
-    return StudioOut(s.id, s.name, s.address, s.village_id, dict(s.opening_hours), s.turnover_gap_minutes,
-                     s.equipment_notes, s.is_active, [c.day for c in s.closures])
+    return StudioOut(
+        s.id,
+        s.name,
+        s.address,
+        s.village_id,
+        dict(s.opening_hours),
+        s.turnover_gap_minutes,
+        s.equipment_notes,
+        s.is_active,
+        [c.day for c in s.closures],
+    )
 
 
 class StudioService:
@@ -37,13 +46,25 @@ class StudioService:
         hours = validate_opening_hours(data.opening_hours)
         if await self._name_taken(data.name):
             raise Conflict(f"A studio named {data.name!r} exists.", field="name")
-        studio = Studio(name=data.name, address=data.address, village_id=data.village_id, opening_hours=hours,
-                        turnover_gap_minutes=data.turnover_gap_minutes, equipment_notes=data.equipment_notes,
-                        closures=[])
+        studio = Studio(
+            name=data.name,
+            address=data.address,
+            village_id=data.village_id,
+            opening_hours=hours,
+            turnover_gap_minutes=data.turnover_gap_minutes,
+            equipment_notes=data.equipment_notes,
+            closures=[],
+        )
         self.session.add(studio)
         await self.session.flush()
-        audit.record(self.session, actor_id=actor.id, action="create", entity="live_studio", entity_id=studio.id,
-                     changes={"name": data.name})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="create",
+            entity="live_studio",
+            entity_id=studio.id,
+            changes={"name": data.name},
+        )
         await self.session.commit()
         return studio_out(studio)
 
@@ -61,8 +82,9 @@ class StudioService:
         if data.opening_hours is not None:
             studio.opening_hours = validate_opening_hours(data.opening_hours)
             changes["opening_hours"] = studio.opening_hours
-        audit.record(self.session, actor_id=actor.id, action="update", entity="live_studio", entity_id=studio.id,
-                     changes=changes)
+        audit.record(
+            self.session, actor_id=actor.id, action="update", entity="live_studio", entity_id=studio.id, changes=changes
+        )
         await self.session.commit()
         return studio_out(studio)
 
@@ -82,17 +104,31 @@ class StudioService:
             return studio_out(studio)
         start = local_midnight(data.day)
         booked = await self.session.scalar(
-            select(LiveSession.id).where(
-                LiveSession.studio_id == studio.id, LiveSession.status.in_(ACTIVE_STATUSES),
-                LiveSession.starts_at >= start, LiveSession.starts_at < start + dt.timedelta(days=1),
-            ).order_by(LiveSession.starts_at).limit(1)
+            select(LiveSession.id)
+            .where(
+                LiveSession.studio_id == studio.id,
+                LiveSession.status.in_(ACTIVE_STATUSES),
+                LiveSession.starts_at >= start,
+                LiveSession.starts_at < start + dt.timedelta(days=1),
+            )
+            .order_by(LiveSession.starts_at)
+            .limit(1)
         )
         if booked is not None:
-            raise Conflict(f"Session {booked} is booked on {data.day.isoformat()}; cancel or move it first.",
-                           field="day", extra={"conflict": {"kind": "studio", "session_id": booked}})
+            raise Conflict(
+                f"Session {booked} is booked on {data.day.isoformat()}; cancel or move it first.",
+                field="day",
+                extra={"conflict": {"kind": "studio", "session_id": booked}},
+            )
         studio.closures.append(StudioClosure(day=data.day, reason=data.reason))
-        audit.record(self.session, actor_id=actor.id, action="close_day", entity="live_studio", entity_id=studio.id,
-                     changes={"day": data.day.isoformat(), "reason": data.reason})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="close_day",
+            entity="live_studio",
+            entity_id=studio.id,
+            changes={"day": data.day.isoformat(), "reason": data.reason},
+        )
         await self.session.commit()
         return studio_out(studio)
 
@@ -102,8 +138,14 @@ class StudioService:
         if closure is None:
             raise NotFound(f"Studio {studio_id} is not closed on {day.isoformat()}.")
         studio.closures.remove(closure)
-        audit.record(self.session, actor_id=actor.id, action="open_day", entity="live_studio", entity_id=studio.id,
-                     changes={"day": day.isoformat()})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="open_day",
+            entity="live_studio",
+            entity_id=studio.id,
+            changes={"day": day.isoformat()},
+        )
         await self.session.commit()
         return studio_out(studio)
 
@@ -120,11 +162,14 @@ class StudioService:
         busy = [
             (s.starts_at - gap, s.block_until)
             for s in await self.session.scalars(
-                select(LiveSession).where(
-                    LiveSession.studio_id == studio.id, LiveSession.status.in_(ACTIVE_STATUSES),
+                select(LiveSession)
+                .where(
+                    LiveSession.studio_id == studio.id,
+                    LiveSession.status.in_(ACTIVE_STATUSES),
                     LiveSession.starts_at < midnight + dt.timedelta(days=2),
                     LiveSession.block_until > midnight - dt.timedelta(days=1),
-                ).order_by(LiveSession.starts_at)
+                )
+                .order_by(LiveSession.starts_at)
             )
         ]
         slots = []
@@ -139,7 +184,13 @@ class StudioService:
                 start = max(start, busy_end)
             if start < end:
                 slots.append((start, end))
-        return FreeSlots(studio.id, day, studio.turnover_gap_minutes, [
-            FreeSlot(a.astimezone(dt.UTC), b.astimezone(dt.UTC), int((b - a).total_seconds() // 60))
-            for a, b in slots if b - a >= MIN_LENGTH
-        ])
+        return FreeSlots(
+            studio.id,
+            day,
+            studio.turnover_gap_minutes,
+            [
+                FreeSlot(a.astimezone(dt.UTC), b.astimezone(dt.UTC), int((b - a).total_seconds() // 60))
+                for a, b in slots
+                if b - a >= MIN_LENGTH
+            ],
+        )

@@ -51,7 +51,9 @@ class LogisticsAdminController(Controller):
 
     @get("/nodes", summary="Hubs, stations or pickup points")
     async def nodes(
-        self, db_session: AsyncSession, kind: NodeKind = Parameter(query="kind"),
+        self,
+        db_session: AsyncSession,
+        kind: NodeKind = Parameter(query="kind"),
         parent_id: int | None = Parameter(query="parent_id", default=None, ge=1),
         region_id: int | None = Parameter(query="region_id", default=None, ge=1),
         active: bool | None = Parameter(query="active", default=None),
@@ -71,10 +73,15 @@ class LogisticsAdminController(Controller):
     async def update_node(self, db_session: AsyncSession, caller: Caller, node_id: int, data: NodeUpdate) -> NodeOut:
         return node_out(await NetworkService(db_session).update_node(caller, node_id, data))
 
-    @post("/points/import", summary="Import pickup points from CSV; answers the rejected rows with reasons",
-          status_code=200)
+    @post(
+        "/points/import",
+        summary="Import pickup points from CSV; answers the rejected rows with reasons",
+        status_code=200,
+    )
     async def import_points(
-        self, db_session: AsyncSession, caller: Caller,
+        self,
+        db_session: AsyncSession,
+        caller: Caller,
         data: Annotated[CsvUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportReport:
         content = await data.file.read(MAX_CSV_BYTES + 1)
@@ -84,7 +91,9 @@ class LogisticsAdminController(Controller):
 
     @get("/routes", summary="Routes with their weekly departures")
     async def routes(
-        self, db_session: AsyncSession, origin_id: int | None = Parameter(query="origin_id", default=None, ge=1),
+        self,
+        db_session: AsyncSession,
+        origin_id: int | None = Parameter(query="origin_id", default=None, ge=1),
         destination_id: int | None = Parameter(query="destination_id", default=None, ge=1),
     ) -> list[RouteOut]:
         return await NetworkService(db_session).list_routes(origin_id, destination_id)
@@ -94,8 +103,9 @@ class LogisticsAdminController(Controller):
         return await NetworkService(db_session).create_route(caller, data)
 
     @patch("/routes/{route_id:int}", summary="Change a route's transit time, timetable or active flag")
-    async def update_route(self, db_session: AsyncSession, caller: Caller, route_id: int,
-                           data: RouteUpdate) -> RouteOut:
+    async def update_route(
+        self, db_session: AsyncSession, caller: Caller, route_id: int, data: RouteUpdate
+    ) -> RouteOut:
         return await NetworkService(db_session).update_route(caller, route_id, data)
 
     @get("/points/{point_id:int}/vehicle-stops", summary="A vehicle-stop point's timetable (流动供销车)")
@@ -103,8 +113,9 @@ class LogisticsAdminController(Controller):
         return await NetworkService(db_session).list_vehicle_stops(point_id)
 
     @post("/points/{point_id:int}/vehicle-stops", summary="Add a mobile supply vehicle stop", status_code=201)
-    async def add_vehicle_stop(self, db_session: AsyncSession, caller: Caller, point_id: int,
-                               data: VehicleStopCreate) -> VehicleStopOut:
+    async def add_vehicle_stop(
+        self, db_session: AsyncSession, caller: Caller, point_id: int, data: VehicleStopCreate
+    ) -> VehicleStopOut:
         return await NetworkService(db_session).add_vehicle_stop(caller, point_id, data)
 
     @delete("/vehicle-stops/{stop_id:int}", summary="Remove a vehicle stop", status_code=204)
@@ -120,8 +131,9 @@ class LogisticsAdminController(Controller):
         return await NetworkService(db_session).rates()
 
     @put("/shipping-rates/{county_id:int}", summary="Set a county's home-delivery fee")
-    async def set_rate(self, db_session: AsyncSession, caller: Caller, county_id: int,
-                       data: ShippingRateIn) -> ShippingRateOut:
+    async def set_rate(
+        self, db_session: AsyncSession, caller: Caller, county_id: int, data: ShippingRateIn
+    ) -> ShippingRateOut:
         return await NetworkService(db_session).set_rate(caller, county_id, data)
 
     @post("/dispatch", summary="Plan a day's dispatch batches (idempotent)", status_code=200)
@@ -130,7 +142,9 @@ class LogisticsAdminController(Controller):
 
     @get("/batches", summary="A day's dispatch batches")
     async def batches(
-        self, db_session: AsyncSession, date: dt.date = Parameter(query="date"),
+        self,
+        db_session: AsyncSession,
+        date: dt.date = Parameter(query="date"),
         destination_id: int | None = Parameter(query="destination_id", default=None, ge=1),
     ) -> list[BatchOut]:
         return await list_batches(db_session, date, destination_id)
@@ -143,10 +157,16 @@ class LogisticsAdminController(Controller):
     async def sheet_pdf(self, db_session: AsyncSession, batch_id: int) -> Response[bytes]:
         """503 when no Chinese font is installed (scripts/ensure-fonts.sh)."""
         pdf = render_pdf(await build_sheet(db_session, batch_id))
-        return Response(pdf, media_type="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="route-sheet-{batch_id}.pdf"'})
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="route-sheet-{batch_id}.pdf"'},
+        )
 
-    @post("/returns/run", summary="Return parcels uncollected past the limit now (the job also does this)",
-          status_code=200)
+    @post(
+        "/returns/run",
+        summary="Return parcels uncollected past the limit now (the job also does this)",
+        status_code=200,
+    )
     async def run_returns(self, db_session: AsyncSession) -> ReturnRun:
         return await return_uncollected(db_session)

@@ -75,23 +75,38 @@ async def load_network(session: AsyncSession, point_ids: list[int], county_ids: 
     """Points, their stations and hubs, the origin hubs of `county_ids`, and the active routes between them."""
     net = Network()
     points = list(await session.scalars(select(LogisticsNode).where(LogisticsNode.id.in_(point_ids))))
-    stations = list(await session.scalars(select(LogisticsNode).where(
-        LogisticsNode.id.in_({p.parent_id for p in points if p.parent_id}))))
-    hubs = list(await session.scalars(select(LogisticsNode).where(
-        LogisticsNode.kind == NodeKind.HUB, LogisticsNode.is_active.is_(True),
-        or_(LogisticsNode.id.in_({s.parent_id for s in stations if s.parent_id}),
-            LogisticsNode.region_id.in_(county_ids)))))
+    stations = list(
+        await session.scalars(
+            select(LogisticsNode).where(LogisticsNode.id.in_({p.parent_id for p in points if p.parent_id}))
+        )
+    )
+    hubs = list(
+        await session.scalars(
+            select(LogisticsNode).where(
+                LogisticsNode.kind == NodeKind.HUB,
+                LogisticsNode.is_active.is_(True),
+                or_(
+                    LogisticsNode.id.in_({s.parent_id for s in stations if s.parent_id}),
+                    LogisticsNode.region_id.in_(county_ids),
+                ),
+            )
+        )
+    )
     for node in (*points, *stations, *hubs):
         net.nodes[node.id] = node
     for hub in hubs:
         net.hub_by_county.setdefault(hub.region_id, hub.id)
     destinations = [n.id for n in (*points, *stations, *hubs)]
-    routes = list(await session.scalars(select(Route).where(Route.destination_id.in_(destinations),
-                                                            Route.is_active.is_(True))))
+    routes = list(
+        await session.scalars(select(Route).where(Route.destination_id.in_(destinations), Route.is_active.is_(True)))
+    )
     departures: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     if routes:
-        rows = await session.execute(select(RouteDeparture.route_id, RouteDeparture.weekday, RouteDeparture.minute)
-                                     .where(RouteDeparture.route_id.in_([r.id for r in routes])))
+        rows = await session.execute(
+            select(RouteDeparture.route_id, RouteDeparture.weekday, RouteDeparture.minute).where(
+                RouteDeparture.route_id.in_([r.id for r in routes])
+            )
+        )
         for route_id, weekday, minute in rows:
             departures[route_id][weekday].append(minute)
     for r in routes:
@@ -105,9 +120,10 @@ async def open_parcels(session: AsyncSession, point_ids: list[int]) -> dict[int,
     if not point_ids:
         return {}
     rows = await session.execute(
-        select(Shipment.pickup_point_id, func.count()).where(Shipment.pickup_point_id.in_(point_ids),
-                                                             Shipment.status.in_(OPEN_STATUSES))
-        .group_by(Shipment.pickup_point_id))
+        select(Shipment.pickup_point_id, func.count())
+        .where(Shipment.pickup_point_id.in_(point_ids), Shipment.status.in_(OPEN_STATUSES))
+        .group_by(Shipment.pickup_point_id)
+    )
     return {point_id: count for point_id, count in rows}
 
 

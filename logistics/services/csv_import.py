@@ -63,8 +63,15 @@ class PointImporter:
             raise InvalidInput(f"The header lacks column(s): {', '.join(sorted(missing))}.", field="file")
         if "village_id" not in header and not {"county", "township", "village"} <= header:
             raise InvalidInput("Give village_id, or county, township and village names.", field="file")
-        stations = dict((await self.session.execute(
-            select(LogisticsNode.code, LogisticsNode.id).where(LogisticsNode.kind == NodeKind.STATION))).tuples().all())
+        stations = dict(
+            (
+                await self.session.execute(
+                    select(LogisticsNode.code, LogisticsNode.id).where(LogisticsNode.kind == NodeKind.STATION)
+                )
+            )
+            .tuples()
+            .all()
+        )
         created = updated = 0
         rejected: list[RejectedRow] = []
         seen: set[str] = set()
@@ -95,8 +102,9 @@ class PointImporter:
                 raise InvalidInput("village_id must be a number")
             village_id: int | None = int(row["village_id"])
         else:
-            village_id = await self._village_by_names(row.get("county", ""), row.get("township", ""),
-                                                      row.get("village", ""))
+            village_id = await self._village_by_names(
+                row.get("county", ""), row.get("township", ""), row.get("village", "")
+            )
             if village_id is None:
                 raise InvalidInput(f"no village {row.get('county')}/{row.get('township')}/{row.get('village')}")
         capacity = row.get("capacity") or "0"
@@ -106,11 +114,18 @@ class PointImporter:
         if active not in TRUE | FALSE:
             raise InvalidInput(f"is_active {active!r} is not yes/no")
         fields = {
-            "kind": NodeKind.POINT.value, "code": row["code"], "name": row["name"], "region_id": village_id,
-            "parent_id": station_id, "point_kind": row.get("point_kind") or PointKind.SERVICE_POINT.value,
-            "address": row.get("address", ""), "contact_name": row.get("contact_name", ""),
-            "contact_phone": row.get("contact_phone") or None, "opening_hours": row.get("opening_hours", ""),
-            "capacity": int(capacity), "is_active": active not in FALSE,
+            "kind": NodeKind.POINT.value,
+            "code": row["code"],
+            "name": row["name"],
+            "region_id": village_id,
+            "parent_id": station_id,
+            "point_kind": row.get("point_kind") or PointKind.SERVICE_POINT.value,
+            "address": row.get("address", ""),
+            "contact_name": row.get("contact_name", ""),
+            "contact_phone": row.get("contact_phone") or None,
+            "opening_hours": row.get("opening_hours", ""),
+            "capacity": int(capacity),
+            "is_active": active not in FALSE,
         }
         data = msgspec.convert(fields, NodeCreate)  # the same limits as the API
         await self.network.check_node(data)
@@ -120,7 +135,18 @@ class PointImporter:
             return True
         if existing.kind is not NodeKind.POINT or existing.parent_id != station_id or existing.region_id != village_id:
             raise InvalidInput(f"code {data.code!r} belongs to another node; it cannot move here")
-        await self.network.update_node(actor, existing.id, NodeUpdate(
-            name=data.name, address=data.address, contact_name=data.contact_name, contact_phone=data.contact_phone,
-            opening_hours=data.opening_hours, capacity=data.capacity, is_active=data.is_active), commit=False)
+        await self.network.update_node(
+            actor,
+            existing.id,
+            NodeUpdate(
+                name=data.name,
+                address=data.address,
+                contact_name=data.contact_name,
+                contact_phone=data.contact_phone,
+                opening_hours=data.opening_hours,
+                capacity=data.capacity,
+                is_active=data.is_active,
+            ),
+            commit=False,
+        )
         return False

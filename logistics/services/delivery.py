@@ -79,8 +79,7 @@ def home_fee(rate: ShippingRate, weight_g: int) -> int:
 def check_phone(phone: str, field: str) -> str:
     cleaned = phone.strip().replace(" ", "")
     if not (MOBILE.match(cleaned) or LANDLINE.match(cleaned)):
-        raise InvalidInput("Give a mainland mobile number (11 digits, 1xx…) or a landline with area code.",
-                           field=field)
+        raise InvalidInput("Give a mainland mobile number (11 digits, 1xx…) or a landline with area code.", field=field)
     return cleaned
 
 
@@ -95,8 +94,9 @@ async def validate_address(session: AsyncSession, address: HomeAddress) -> HomeA
         raise InvalidInput("The township is not in that county.", field="address.county_id")
     street = address.street.strip()
     if len(street) < 2:
-        raise InvalidInput("Give the street, house number or group (组) so the courier can find you.",
-                           field="address.street")
+        raise InvalidInput(
+            "Give the street, house number or group (组) so the courier can find you.", field="address.street"
+        )
     recipient = address.recipient.strip()
     if not recipient:
         raise InvalidInput("Give the recipient's name.", field="address.recipient")
@@ -117,33 +117,52 @@ class LogisticsDelivery:
         return found
 
     @staticmethod
-    def evaluate(net: Network, point: LogisticsNode, workshops: dict[int, Workshop],
-                 grouped: dict[int, list[ParcelLine]], load: int, now: dt.datetime) -> Evaluation:
+    def evaluate(
+        net: Network,
+        point: LogisticsNode,
+        workshops: dict[int, Workshop],
+        grouped: dict[int, list[ParcelLine]],
+        load: int,
+        now: dt.datetime,
+    ) -> Evaluation:
         free = max(0, point.capacity - load)
         if not point.is_active:
             return Evaluation({}, free, Refusal("inactive", f"{point.name} is not taking parcels at the moment."))
         if len(grouped) > free:
-            return Evaluation({}, free, Refusal(
-                "point_full", f"{point.name} is full ({point.capacity} parcels); choose another point."))
+            return Evaluation(
+                {},
+                free,
+                Refusal("point_full", f"{point.name} is full ({point.capacity} parcels); choose another point."),
+            )
         at_hub = now + dt.timedelta(minutes=get_logistics_settings().handover_minutes)
         ready: dict[int, dt.datetime] = {}
         for workshop_id, parcel in grouped.items():
             hub_id = net.hub_by_county.get(workshops[workshop_id].county_id)
             when = net.ready_at(hub_id, point.id, at_hub) if hub_id else None
             if when is None:
-                return Evaluation({}, free, Refusal(
-                    "no_route", f"No scheduled route reaches {point.name} from {workshops[workshop_id].name}."))
+                return Evaluation(
+                    {},
+                    free,
+                    Refusal("no_route", f"No scheduled route reaches {point.name} from {workshops[workshop_id].name}."),
+                )
             ready[workshop_id] = when
             days = transit_days(now, when)
             for line in parcel:
                 if line.shelf_life_days is not None and days >= line.shelf_life_days:
-                    return Evaluation(ready, free, Refusal(
-                        "shelf_life", f"Fresh goods (product {line.product_id}) keep {line.shelf_life_days} "
-                        f"day(s) but would reach {point.name} only after {days} day(s)."))
+                    return Evaluation(
+                        ready,
+                        free,
+                        Refusal(
+                            "shelf_life",
+                            f"Fresh goods (product {line.product_id}) keep {line.shelf_life_days} "
+                            f"day(s) but would reach {point.name} only after {days} day(s).",
+                        ),
+                    )
         return Evaluation(ready, free)
 
-    async def available_pickup_points(self, session: AsyncSession, village_id: int, lines: Sequence[ParcelLine],
-                                      now: dt.datetime | None = None) -> PointOptions:
+    async def available_pickup_points(
+        self, session: AsyncSession, village_id: int, lines: Sequence[ParcelLine], now: dt.datetime | None = None
+    ) -> PointOptions:
         """Active points of the buyer's township (own village first), earliest first; the others with a reason."""
         now = now or utc_now()
         village = await session.get(Region, village_id)
@@ -151,10 +170,18 @@ class LogisticsDelivery:
             raise NotFound(f"Village {village_id} not found.", field="village_id")
         workshops = await self.workshops(session, lines)
         grouped = parcels_by_workshop(lines)
-        points = list(await session.scalars(
-            select(LogisticsNode).join(Region, Region.id == LogisticsNode.region_id)
-            .where(LogisticsNode.kind == NodeKind.POINT, LogisticsNode.is_active.is_(True),
-                   Region.township_id == village.township_id).order_by(LogisticsNode.id)))
+        points = list(
+            await session.scalars(
+                select(LogisticsNode)
+                .join(Region, Region.id == LogisticsNode.region_id)
+                .where(
+                    LogisticsNode.kind == NodeKind.POINT,
+                    LogisticsNode.is_active.is_(True),
+                    Region.township_id == village.township_id,
+                )
+                .order_by(LogisticsNode.id)
+            )
+        )
         net = await load_network(session, [p.id for p in points], {w.county_id for w in workshops.values()})
         loads = await open_parcels(session, [p.id for p in points])
         offered: list[PointOption] = []
@@ -163,16 +190,31 @@ class LogisticsDelivery:
             result = self.evaluate(net, point, workshops, grouped, loads.get(point.id, 0), now)
             ready_at = max(result.ready.values()) if result.ready and result.refusal is None else None
             option = PointOption(
-                point.id, point.name, point.point_kind or PointKind.SERVICE_POINT, point.region_id, point.address,
-                point.opening_hours, point.region_id == village_id, result.refusal is None,
-                local(ready_at).date() if ready_at else None, ready_at, result.free_slots,
-                result.refusal.code if result.refusal else None, result.refusal.reason if result.refusal else None)
+                point.id,
+                point.name,
+                point.point_kind or PointKind.SERVICE_POINT,
+                point.region_id,
+                point.address,
+                point.opening_hours,
+                point.region_id == village_id,
+                result.refusal is None,
+                local(ready_at).date() if ready_at else None,
+                ready_at,
+                result.free_slots,
+                result.refusal.code if result.refusal else None,
+                result.refusal.reason if result.refusal else None,
+            )
             (declined if result.refusal else offered).append(option)
         offered.sort(key=lambda o: (not o.same_village, o.ready_at or now, o.point_id))
         return PointOptions(village_id, offered, declined)
 
-    async def quote(self, session: AsyncSession, request: DeliveryRequest, lines: Sequence[ParcelLine],
-                    now: dt.datetime | None = None) -> DeliveryQuote:
+    async def quote(
+        self,
+        session: AsyncSession,
+        request: DeliveryRequest,
+        lines: Sequence[ParcelLine],
+        now: dt.datetime | None = None,
+    ) -> DeliveryQuote:
         now = now or utc_now()
         if not lines:
             raise InvalidInput("Nothing to deliver.", field="lines")
@@ -182,12 +224,19 @@ class LogisticsDelivery:
             return await self._pickup_quote(session, request, workshops, grouped, now)
         return await self._home_quote(session, request, grouped, now)
 
-    async def _pickup_quote(self, session: AsyncSession, request: PickupRequest, workshops: dict[int, Workshop],
-                            grouped: dict[int, list[ParcelLine]], now: dt.datetime) -> DeliveryQuote:
+    async def _pickup_quote(
+        self,
+        session: AsyncSession,
+        request: PickupRequest,
+        workshops: dict[int, Workshop],
+        grouped: dict[int, list[ParcelLine]],
+        now: dt.datetime,
+    ) -> DeliveryQuote:
         point = await session.get(LogisticsNode, request.pickup_point_id)
         if point is None or point.kind is not NodeKind.POINT:
-            return refused(DeliveryMode.PICKUP, "unknown_point", f"Pickup point {request.pickup_point_id} "
-                           "does not exist.")
+            return refused(
+                DeliveryMode.PICKUP, "unknown_point", f"Pickup point {request.pickup_point_id} does not exist."
+            )
         if request.phone:
             check_phone(request.phone, "delivery.phone")
         net = await load_network(session, [point.id], {w.county_id for w in workshops.values()})
@@ -195,21 +244,26 @@ class LogisticsDelivery:
         result = self.evaluate(net, point, workshops, grouped, loads.get(point.id, 0), now)
         if result.refusal:
             return refused(DeliveryMode.PICKUP, result.refusal.code, result.refusal.reason)
-        parcels = [ParcelQuote(wid, parcel_weight(grouped[wid]), 0, when, local(when).date())
-                   for wid, when in result.ready.items()]
-        return DeliveryQuote(True, DeliveryMode.PICKUP, 0, max(p.ready_date for p in parcels if p.ready_date),
-                             parcels)
+        parcels = [
+            ParcelQuote(wid, parcel_weight(grouped[wid]), 0, when, local(when).date())
+            for wid, when in result.ready.items()
+        ]
+        return DeliveryQuote(True, DeliveryMode.PICKUP, 0, max(p.ready_date for p in parcels if p.ready_date), parcels)
 
-    async def _home_quote(self, session: AsyncSession, request: HomeRequest, grouped: dict[int, list[ParcelLine]],
-                          now: dt.datetime) -> DeliveryQuote:
+    async def _home_quote(
+        self, session: AsyncSession, request: HomeRequest, grouped: dict[int, list[ParcelLine]], now: dt.datetime
+    ) -> DeliveryQuote:
         try:
             address = await validate_address(session, request.address)
         except InvalidInput as exc:
             return refused(DeliveryMode.HOME, "address_invalid", exc.detail)
         rate = await session.scalar(select(ShippingRate).where(ShippingRate.county_id == address.county_id))
         if rate is None:
-            return refused(DeliveryMode.HOME, "no_home_delivery", "Home delivery does not reach this county yet; "
-                           "choose a pickup point.")
+            return refused(
+                DeliveryMode.HOME,
+                "no_home_delivery",
+                "Home delivery does not reach this county yet; choose a pickup point.",
+            )
         at_hub = now + dt.timedelta(minutes=get_logistics_settings().handover_minutes)
         ready_date = local(at_hub).date() + dt.timedelta(days=rate.delivery_days)
         days = (ready_date - local(now).date()).days
@@ -217,8 +271,12 @@ class LogisticsDelivery:
         for wid, parcel in grouped.items():
             for line in parcel:
                 if line.shelf_life_days is not None and days >= line.shelf_life_days:
-                    return refused(DeliveryMode.HOME, "shelf_life", f"Fresh goods (product {line.product_id}) keep "
-                                   f"{line.shelf_life_days} day(s) but home delivery takes {days} day(s).")
+                    return refused(
+                        DeliveryMode.HOME,
+                        "shelf_life",
+                        f"Fresh goods (product {line.product_id}) keep "
+                        f"{line.shelf_life_days} day(s) but home delivery takes {days} day(s).",
+                    )
             weight = parcel_weight(parcel)
             parcels.append(ParcelQuote(wid, weight, home_fee(rate, weight), None, ready_date))
         return DeliveryQuote(True, DeliveryMode.HOME, sum(p.shipping_fen for p in parcels), ready_date, parcels)

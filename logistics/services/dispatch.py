@@ -77,8 +77,7 @@ async def plan_day(session: AsyncSession, day: dt.date, now: dt.datetime | None 
     if planned:
         await _record_run(session, run.id, day)
     run.legs_planned = planned
-    run.batches = await session.scalar(
-        select(func.count(func.distinct(L.c.batch_id))).where(L.c.run_id == run.id)) or 0
+    run.batches = await session.scalar(select(func.count(func.distinct(L.c.batch_id))).where(L.c.run_id == run.id)) or 0
     run.elapsed_ms = int((time.perf_counter() - started) * 1000)
     await session.commit()
     return DispatchSummary(run.id, day, planned, run.batches, run.elapsed_ms)
@@ -87,9 +86,13 @@ async def plan_day(session: AsyncSession, day: dt.date, now: dt.datetime | None 
 # Per-pass scratch table: the ready legs and their chosen departure. Built by one grouped join, so the planner
 # sees real row counts (PostgreSQL ANALYZEs it) instead of guessing from statistics taken before the run.
 _plan = Table(
-    "logistics_plan_scratch", MetaData(),
-    Column("leg_id", BigInteger, primary_key=True), Column("shipment_id", BigInteger), Column("seq", SmallInteger),
-    Column("route_id", BigInteger), Column("minute", SmallInteger),
+    "logistics_plan_scratch",
+    MetaData(),
+    Column("leg_id", BigInteger, primary_key=True),
+    Column("shipment_id", BigInteger),
+    Column("seq", SmallInteger),
+    Column("route_id", BigInteger),
+    Column("minute", SmallInteger),
     prefixes=["TEMPORARY"],
 )
 
@@ -103,15 +106,19 @@ async def _plan_pass(session: AsyncSession, run_id: int, day: dt.date, day_start
     #    planned, at its arrival) and the earliest departure of its route that day at or after that time
     prev = L.alias("prev")
     ready_at = case((L.c.seq == 0, L.c.available_min), else_=prev.c.arrives_min)
-    await session.execute(insert(_plan).from_select(
-        ["leg_id", "shipment_id", "seq", "route_id", "minute"],
-        select(L.c.id, L.c.shipment_id, L.c.seq, L.c.route_id, func.min(D.c.minute))
-        .outerjoin(prev, and_(prev.c.shipment_id == L.c.shipment_id, prev.c.seq == L.c.seq - 1))
-        .join(R, and_(R.c.id == L.c.route_id, R.c.is_active.is_(True)))
-        .join(D, and_(D.c.route_id == L.c.route_id, D.c.weekday == day.weekday(), D.c.minute + day_start >= ready_at))
-        .where(L.c.status == LegStatus.PENDING.value, ready_at.is_not(None), ready_at <= day_start + 1439)
-        .group_by(L.c.id, L.c.shipment_id, L.c.seq, L.c.route_id),
-    ))
+    await session.execute(
+        insert(_plan).from_select(
+            ["leg_id", "shipment_id", "seq", "route_id", "minute"],
+            select(L.c.id, L.c.shipment_id, L.c.seq, L.c.route_id, func.min(D.c.minute))
+            .outerjoin(prev, and_(prev.c.shipment_id == L.c.shipment_id, prev.c.seq == L.c.seq - 1))
+            .join(R, and_(R.c.id == L.c.route_id, R.c.is_active.is_(True)))
+            .join(
+                D, and_(D.c.route_id == L.c.route_id, D.c.weekday == day.weekday(), D.c.minute + day_start >= ready_at)
+            )
+            .where(L.c.status == LegStatus.PENDING.value, ready_at.is_not(None), ready_at <= day_start + 1439)
+            .group_by(L.c.id, L.c.shipment_id, L.c.seq, L.c.route_id),
+        )
+    )
     count = await session.scalar(select(func.count()).select_from(_plan)) or 0
     if count == 0:
         return 0
@@ -119,21 +126,41 @@ async def _plan_pass(session: AsyncSession, run_id: int, day: dt.date, day_start
         await session.execute(text("ANALYZE logistics_plan_scratch"))
     # 2. one batch per (route, departure) that has parcels and no batch yet
     fresh = select(_plan.c.route_id, _plan.c.minute).distinct().subquery("fresh")
-    await session.execute(insert(B).from_select(
-        ["route_id", "service_date", "minute", "departs_min", "arrives_min", "status", "parcel_count", "weight_g"],
-        select(fresh.c.route_id, literal(day), fresh.c.minute, fresh.c.minute + day_start,
-               fresh.c.minute + day_start + R.c.transit_minutes, literal(BatchStatus.PLANNED.value), literal(0),
-               literal(0))
-        .join(R, R.c.id == fresh.c.route_id)
-        .where(~exists().where(B.c.route_id == fresh.c.route_id, B.c.service_date == day,
-                               B.c.minute == fresh.c.minute)),
-    ))
+    await session.execute(
+        insert(B).from_select(
+            ["route_id", "service_date", "minute", "departs_min", "arrives_min", "status", "parcel_count", "weight_g"],
+            select(
+                fresh.c.route_id,
+                literal(day),
+                fresh.c.minute,
+                fresh.c.minute + day_start,
+                fresh.c.minute + day_start + R.c.transit_minutes,
+                literal(BatchStatus.PLANNED.value),
+                literal(0),
+                literal(0),
+            )
+            .join(R, R.c.id == fresh.c.route_id)
+            .where(
+                ~exists().where(B.c.route_id == fresh.c.route_id, B.c.service_date == day, B.c.minute == fresh.c.minute)
+            ),
+        )
+    )
     # 3. the legs join their batch
     await session.execute(
-        update(L).values(status=LegStatus.PLANNED.value, batch_id=B.c.id, departs_min=B.c.departs_min,
-                         arrives_min=B.c.arrives_min, run_id=run_id)
-        .where(L.c.id == _plan.c.leg_id, B.c.route_id == _plan.c.route_id, B.c.service_date == day,
-               B.c.minute == _plan.c.minute)
+        update(L)
+        .values(
+            status=LegStatus.PLANNED.value,
+            batch_id=B.c.id,
+            departs_min=B.c.departs_min,
+            arrives_min=B.c.arrives_min,
+            run_id=run_id,
+        )
+        .where(
+            L.c.id == _plan.c.leg_id,
+            B.c.route_id == _plan.c.route_id,
+            B.c.service_date == day,
+            B.c.minute == _plan.c.minute,
+        )
     )
     return count
 
@@ -144,10 +171,14 @@ async def _record_run(session: AsyncSession, run_id: int, day: dt.date) -> None:
     no shipment or event rows."""
     totals = (
         select(L.c.batch_id, func.count().label("n"), func.coalesce(func.sum(S.c.weight_g), 0).label("grams"))
-        .join(S, S.c.id == L.c.shipment_id).where(L.c.run_id == run_id).group_by(L.c.batch_id).subquery("totals")
+        .join(S, S.c.id == L.c.shipment_id)
+        .where(L.c.run_id == run_id)
+        .group_by(L.c.batch_id)
+        .subquery("totals")
     )
     await session.execute(
-        update(B).values(parcel_count=B.c.parcel_count + totals.c.n, weight_g=B.c.weight_g + totals.c.grams)
+        update(B)
+        .values(parcel_count=B.c.parcel_count + totals.c.n, weight_g=B.c.weight_g + totals.c.grams)
         .where(B.c.id == totals.c.batch_id)
     )
 
@@ -157,13 +188,28 @@ async def list_batches(session: AsyncSession, day: dt.date, destination_id: int 
     dest = LogisticsNode.__table__.alias("dest")
     query = (
         select(B, R.c.name.label("route_name"), origin.c.name.label("origin"), dest.c.name.label("destination"))
-        .join(R, R.c.id == B.c.route_id).join(origin, origin.c.id == R.c.origin_id)
+        .join(R, R.c.id == B.c.route_id)
+        .join(origin, origin.c.id == R.c.origin_id)
         .join(dest, dest.c.id == R.c.destination_id)
-        .where(B.c.service_date == day).order_by(B.c.minute, B.c.id)
+        .where(B.c.service_date == day)
+        .order_by(B.c.minute, B.c.id)
     )
     if destination_id is not None:
         query = query.where(R.c.destination_id == destination_id)
     rows = (await session.execute(query)).mappings().all()
-    return [BatchOut(r["id"], r["route_id"], r["route_name"], r["origin"], r["destination"], r["service_date"],
-                     from_epoch_minutes(r["departs_min"]), from_epoch_minutes(r["arrives_min"]), r["status"],
-                     r["parcel_count"], r["weight_g"]) for r in rows]
+    return [
+        BatchOut(
+            r["id"],
+            r["route_id"],
+            r["route_name"],
+            r["origin"],
+            r["destination"],
+            r["service_date"],
+            from_epoch_minutes(r["departs_min"]),
+            from_epoch_minutes(r["arrives_min"]),
+            r["status"],
+            r["parcel_count"],
+            r["weight_g"],
+        )
+        for r in rows
+    ]

@@ -38,20 +38,38 @@ from shop.accounts.models import User
 from shop.auth import Caller
 from shop.errors import Conflict, InvalidInput, NotFound
 
-REGION_LEVEL = {NodeKind.HUB: RegionLevel.COUNTY, NodeKind.STATION: RegionLevel.TOWNSHIP,
-                NodeKind.POINT: RegionLevel.VILLAGE}
+REGION_LEVEL = {
+    NodeKind.HUB: RegionLevel.COUNTY,
+    NodeKind.STATION: RegionLevel.TOWNSHIP,
+    NodeKind.POINT: RegionLevel.VILLAGE,
+}
 PARENT_KIND = {NodeKind.STATION: NodeKind.HUB, NodeKind.POINT: NodeKind.STATION}
 NODE_LABEL = {NodeKind.HUB: "county hub", NodeKind.STATION: "township station", NodeKind.POINT: "pickup point"}
 
 
 def node_out(n: LogisticsNode) -> NodeOut:
-    return NodeOut(n.id, n.kind, n.code, n.name, n.region_id, n.parent_id, n.point_kind, n.address, n.contact_name,
-                   n.contact_phone, n.opening_hours, n.capacity, n.is_active)
+    return NodeOut(
+        n.id,
+        n.kind,
+        n.code,
+        n.name,
+        n.region_id,
+        n.parent_id,
+        n.point_kind,
+        n.address,
+        n.contact_name,
+        n.contact_phone,
+        n.opening_hours,
+        n.capacity,
+        n.is_active,
+    )
 
 
 def _departures(rows: list[RouteDeparture]) -> list[DepartureOut]:
-    return [DepartureOut(d.weekday, format_minute(d.minute), d.vehicle_stop_id)
-            for d in sorted(rows, key=lambda d: (d.weekday, d.minute))]
+    return [
+        DepartureOut(d.weekday, format_minute(d.minute), d.vehicle_stop_id)
+        for d in sorted(rows, key=lambda d: (d.weekday, d.minute))
+    ]
 
 
 class NetworkService:
@@ -66,8 +84,9 @@ class NetworkService:
             raise NotFound(f"{label.capitalize()} {node_id} not found.")
         return node
 
-    async def list_nodes(self, kind: NodeKind, parent_id: int | None = None, region_id: int | None = None,
-                         active: bool | None = None) -> list[NodeOut]:
+    async def list_nodes(
+        self, kind: NodeKind, parent_id: int | None = None, region_id: int | None = None, active: bool | None = None
+    ) -> list[NodeOut]:
         query = select(LogisticsNode).where(LogisticsNode.kind == kind).order_by(LogisticsNode.id)
         if parent_id is not None:
             query = query.where(LogisticsNode.parent_id == parent_id)
@@ -82,8 +101,10 @@ class NetworkService:
         region = await self.session.get(Region, data.region_id)
         want = REGION_LEVEL[data.kind]
         if region is None or region.level is not want:
-            raise InvalidInput(f"A {NODE_LABEL[data.kind]} must sit in a {want.value}; region {data.region_id} "
-                               "is not one.", field="region_id")
+            raise InvalidInput(
+                f"A {NODE_LABEL[data.kind]} must sit in a {want.value}; region {data.region_id} is not one.",
+                field="region_id",
+            )
         if data.kind is NodeKind.HUB:
             if data.parent_id is not None:
                 raise InvalidInput("A county hub has no parent node.", field="parent_id")
@@ -91,12 +112,14 @@ class NetworkService:
                 raise InvalidInput("Only pickup points have a point kind.", field="point_kind")
             return region, None
         if data.parent_id is None:
-            raise InvalidInput(f"A {NODE_LABEL[data.kind]} needs its {NODE_LABEL[PARENT_KIND[data.kind]]}.",
-                               field="parent_id")
+            raise InvalidInput(
+                f"A {NODE_LABEL[data.kind]} needs its {NODE_LABEL[PARENT_KIND[data.kind]]}.", field="parent_id"
+            )
         parent = await self.session.get(LogisticsNode, data.parent_id)
         if parent is None or parent.kind is not PARENT_KIND[data.kind]:
-            raise InvalidInput(f"Parent {data.parent_id} is not a {NODE_LABEL[PARENT_KIND[data.kind]]}.",
-                               field="parent_id")
+            raise InvalidInput(
+                f"Parent {data.parent_id} is not a {NODE_LABEL[PARENT_KIND[data.kind]]}.", field="parent_id"
+            )
         parent_region = region.county_id if data.kind is NodeKind.STATION else region.township_id
         if parent.region_id != parent_region:
             area = "county" if data.kind is NodeKind.STATION else "township"
@@ -110,21 +133,36 @@ class NetworkService:
         if await self.session.scalar(select(LogisticsNode.id).where(LogisticsNode.code == data.code)):
             raise Conflict(f"Code {data.code!r} is already used by another node.", field="code")
         node = LogisticsNode(
-            kind=data.kind, code=data.code, name=data.name, region_id=data.region_id, parent_id=data.parent_id,
+            kind=data.kind,
+            code=data.code,
+            name=data.name,
+            region_id=data.region_id,
+            parent_id=data.parent_id,
             point_kind=(data.point_kind or PointKind.SERVICE_POINT) if data.kind is NodeKind.POINT else None,
-            address=data.address, contact_name=data.contact_name, contact_phone=data.contact_phone or "",
-            opening_hours=data.opening_hours, capacity=data.capacity, is_active=data.is_active,
+            address=data.address,
+            contact_name=data.contact_name,
+            contact_phone=data.contact_phone or "",
+            opening_hours=data.opening_hours,
+            capacity=data.capacity,
+            is_active=data.is_active,
         )
         self.session.add(node)
         await self.session.flush()
-        audit.record(self.session, actor_id=actor.id if actor else None, action="create", entity="logistics_node",
-                     entity_id=node.id, changes={"kind": data.kind.value, "code": data.code, "name": data.name})
+        audit.record(
+            self.session,
+            actor_id=actor.id if actor else None,
+            action="create",
+            entity="logistics_node",
+            entity_id=node.id,
+            changes={"kind": data.kind.value, "code": data.code, "name": data.name},
+        )
         if commit:
             await self.session.commit()
         return node
 
-    async def update_node(self, actor: Caller | None, node_id: int, data: NodeUpdate, *,
-                          commit: bool = True) -> LogisticsNode:
+    async def update_node(
+        self, actor: Caller | None, node_id: int, data: NodeUpdate, *, commit: bool = True
+    ) -> LogisticsNode:
         node = await self.node(node_id)
         changes: dict[str, Any] = {}
         for field in ("name", "address", "contact_name", "contact_phone", "opening_hours", "capacity", "is_active"):
@@ -133,9 +171,14 @@ class NetworkService:
                 changes[field] = [getattr(node, field), value]
                 setattr(node, field, value)
         if changes:
-            audit.record(self.session, actor_id=actor.id if actor else None, action="update",
-                         entity="logistics_node", entity_id=node.id,
-                         changes={k: v for k, v in changes.items() if k != "contact_phone"})
+            audit.record(
+                self.session,
+                actor_id=actor.id if actor else None,
+                action="update",
+                entity="logistics_node",
+                entity_id=node.id,
+                changes={k: v for k, v in changes.items() if k != "contact_phone"},
+            )
         if commit:
             await self.session.commit()
         return node
@@ -143,8 +186,15 @@ class NetworkService:
     # ---- routes ------------------------------------------------------------------------------------------------
     async def route_out(self, route: Route) -> RouteOut:
         rows = list(await self.session.scalars(select(RouteDeparture).where(RouteDeparture.route_id == route.id)))
-        return RouteOut(route.id, route.name, route.origin_id, route.destination_id, route.transit_minutes,
-                        route.is_active, _departures(rows))
+        return RouteOut(
+            route.id,
+            route.name,
+            route.origin_id,
+            route.destination_id,
+            route.transit_minutes,
+            route.is_active,
+            _departures(rows),
+        )
 
     async def list_routes(self, origin_id: int | None = None, destination_id: int | None = None) -> list[RouteOut]:
         query = select(Route).order_by(Route.id)
@@ -157,29 +207,45 @@ class NetworkService:
         if routes:
             for d in await self.session.scalars(select(RouteDeparture).where(RouteDeparture.route_id.in_(deps))):
                 deps[d.route_id].append(d)
-        return [RouteOut(r.id, r.name, r.origin_id, r.destination_id, r.transit_minutes, r.is_active,
-                         _departures(deps[r.id])) for r in routes]
+        return [
+            RouteOut(
+                r.id, r.name, r.origin_id, r.destination_id, r.transit_minutes, r.is_active, _departures(deps[r.id])
+            )
+            for r in routes
+        ]
 
     async def create_route(self, actor: Caller, data: RouteCreate) -> RouteOut:
         origin = await self._route_end(data.origin_id, "origin_id")
         destination = await self._route_end(data.destination_id, "destination_id")
-        valid = (
-            (origin.kind is NodeKind.HUB and destination.kind is NodeKind.HUB and origin.id != destination.id)
-            or (destination.kind in (NodeKind.STATION, NodeKind.POINT) and destination.parent_id == origin.id)
+        valid = (origin.kind is NodeKind.HUB and destination.kind is NodeKind.HUB and origin.id != destination.id) or (
+            destination.kind in (NodeKind.STATION, NodeKind.POINT) and destination.parent_id == origin.id
         )
         if not valid:
-            raise InvalidInput("A route runs hub → hub, hub → one of its stations, or station → one of its pickup "
-                               "points.", field="destination_id")
-        if await self.session.scalar(select(Route.id).where(Route.origin_id == origin.id,
-                                                            Route.destination_id == destination.id)):
+            raise InvalidInput(
+                "A route runs hub → hub, hub → one of its stations, or station → one of its pickup points.",
+                field="destination_id",
+            )
+        if await self.session.scalar(
+            select(Route.id).where(Route.origin_id == origin.id, Route.destination_id == destination.id)
+        ):
             raise Conflict(f"A route {origin.name} → {destination.name} already exists.", field="destination_id")
-        route = Route(origin_id=origin.id, destination_id=destination.id, transit_minutes=data.transit_minutes,
-                      name=data.name or f"{origin.name} → {destination.name}")
+        route = Route(
+            origin_id=origin.id,
+            destination_id=destination.id,
+            transit_minutes=data.transit_minutes,
+            name=data.name or f"{origin.name} → {destination.name}",
+        )
         self.session.add(route)
         await self.session.flush()
         self._set_departures(route.id, data.departures)
-        audit.record(self.session, actor_id=actor.id, action="create", entity="logistics_route", entity_id=route.id,
-                     changes={"origin_id": origin.id, "destination_id": destination.id})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="create",
+            entity="logistics_route",
+            entity_id=route.id,
+            changes={"origin_id": origin.id, "destination_id": destination.id},
+        )
         await self.session.commit()
         return await self.route_out(route)
 
@@ -195,11 +261,20 @@ class NetworkService:
             route.name = data.name
         if data.departures is not None:
             # Vehicle-stop departures follow their stops; the timetable edit replaces the others.
-            await self.session.execute(delete(RouteDeparture).where(RouteDeparture.route_id == route.id,
-                                                                    RouteDeparture.vehicle_stop_id.is_(None)))
+            await self.session.execute(
+                delete(RouteDeparture).where(
+                    RouteDeparture.route_id == route.id, RouteDeparture.vehicle_stop_id.is_(None)
+                )
+            )
             self._set_departures(route.id, data.departures)
-        audit.record(self.session, actor_id=actor.id, action="update", entity="logistics_route", entity_id=route.id,
-                     changes={"transit_minutes": route.transit_minutes, "is_active": route.is_active})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="update",
+            entity="logistics_route",
+            entity_id=route.id,
+            changes={"transit_minutes": route.transit_minutes, "is_active": route.is_active},
+        )
         await self.session.commit()
         return await self.route_out(route)
 
@@ -228,43 +303,75 @@ class NetworkService:
             raise InvalidInput("The stop window must end after it starts.", field="window_end")
         departs = start - data.transit_minutes
         if departs < 0:
-            raise InvalidInput("The vehicle would have to leave the station the day before; start the window later "
-                               "or shorten the transit time.", field="transit_minutes")
-        if await self.session.scalar(select(VehicleStop.id).where(
-                VehicleStop.point_id == point.id, VehicleStop.weekday == data.weekday,
-                VehicleStop.window_start == start)):
+            raise InvalidInput(
+                "The vehicle would have to leave the station the day before; start the window later "
+                "or shorten the transit time.",
+                field="transit_minutes",
+            )
+        if await self.session.scalar(
+            select(VehicleStop.id).where(
+                VehicleStop.point_id == point.id, VehicleStop.weekday == data.weekday, VehicleStop.window_start == start
+            )
+        ):
             raise Conflict("That stop is already on the timetable.", field="window_start")
-        route = await self.session.scalar(select(Route).where(Route.origin_id == point.parent_id,
-                                                              Route.destination_id == point.id))
+        route = await self.session.scalar(
+            select(Route).where(Route.origin_id == point.parent_id, Route.destination_id == point.id)
+        )
         if route is None:
-            route = Route(origin_id=point.parent_id, destination_id=point.id, transit_minutes=data.transit_minutes,
-                          name=f"{data.vehicle_name} → {point.name}")
+            route = Route(
+                origin_id=point.parent_id,
+                destination_id=point.id,
+                transit_minutes=data.transit_minutes,
+                name=f"{data.vehicle_name} → {point.name}",
+            )
             self.session.add(route)
             await self.session.flush()
         elif route.transit_minutes != data.transit_minutes:
-            raise Conflict(f"The vehicle route to {point.name} takes {route.transit_minutes} minutes; use the same "
-                           "transit time or change the route.", field="transit_minutes")
-        if await self.session.scalar(select(RouteDeparture.id).where(
-                RouteDeparture.route_id == route.id, RouteDeparture.weekday == data.weekday,
-                RouteDeparture.minute == departs)):
+            raise Conflict(
+                f"The vehicle route to {point.name} takes {route.transit_minutes} minutes; use the same "
+                "transit time or change the route.",
+                field="transit_minutes",
+            )
+        if await self.session.scalar(
+            select(RouteDeparture.id).where(
+                RouteDeparture.route_id == route.id,
+                RouteDeparture.weekday == data.weekday,
+                RouteDeparture.minute == departs,
+            )
+        ):
             raise Conflict("The route already departs then.", field="window_start")
-        stop = VehicleStop(point_id=point.id, vehicle_name=data.vehicle_name, weekday=data.weekday,
-                           window_start=start, window_end=end)
+        stop = VehicleStop(
+            point_id=point.id, vehicle_name=data.vehicle_name, weekday=data.weekday, window_start=start, window_end=end
+        )
         self.session.add(stop)
         await self.session.flush()
-        self.session.add(RouteDeparture(route_id=route.id, weekday=data.weekday, minute=departs,
-                                        vehicle_stop_id=stop.id))
-        audit.record(self.session, actor_id=actor.id, action="create", entity="logistics_vehicle_stop",
-                     entity_id=stop.id, changes={"point_id": point.id, "weekday": data.weekday})
+        self.session.add(
+            RouteDeparture(route_id=route.id, weekday=data.weekday, minute=departs, vehicle_stop_id=stop.id)
+        )
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="create",
+            entity="logistics_vehicle_stop",
+            entity_id=stop.id,
+            changes={"point_id": point.id, "weekday": data.weekday},
+        )
         await self.session.commit()
         return VehicleStopOut(stop.id, point.id, stop.vehicle_name, stop.weekday, data.window_start, data.window_end)
 
     async def list_vehicle_stops(self, point_id: int) -> list[VehicleStopOut]:
         await self.node(point_id, NodeKind.POINT)
-        rows = await self.session.scalars(select(VehicleStop).where(VehicleStop.point_id == point_id)
-                                          .order_by(VehicleStop.weekday, VehicleStop.window_start))
-        return [VehicleStopOut(s.id, s.point_id, s.vehicle_name, s.weekday, format_minute(s.window_start),
-                               format_minute(s.window_end)) for s in rows]
+        rows = await self.session.scalars(
+            select(VehicleStop)
+            .where(VehicleStop.point_id == point_id)
+            .order_by(VehicleStop.weekday, VehicleStop.window_start)
+        )
+        return [
+            VehicleStopOut(
+                s.id, s.point_id, s.vehicle_name, s.weekday, format_minute(s.window_start), format_minute(s.window_end)
+            )
+            for s in rows
+        ]
 
     async def remove_vehicle_stop(self, actor: Caller, stop_id: int) -> None:
         stop = await self.session.get(VehicleStop, stop_id)
@@ -272,8 +379,9 @@ class NetworkService:
             raise NotFound(f"Vehicle stop {stop_id} not found.")
         await self.session.execute(delete(RouteDeparture).where(RouteDeparture.vehicle_stop_id == stop.id))
         await self.session.delete(stop)
-        audit.record(self.session, actor_id=actor.id, action="delete", entity="logistics_vehicle_stop",
-                     entity_id=stop_id)
+        audit.record(
+            self.session, actor_id=actor.id, action="delete", entity="logistics_vehicle_stop", entity_id=stop_id
+        )
         await self.session.commit()
 
     # ---- staff and fees ----------------------------------------------------------------------------------------
@@ -281,12 +389,19 @@ class NetworkService:
         await self.node(point_id, NodeKind.POINT)
         if await self.session.get(User, user_id) is None:
             raise InvalidInput(f"User {user_id} does not exist.", field="user_id")
-        if await self.session.scalar(select(PointStaff.id).where(PointStaff.point_id == point_id,
-                                                                 PointStaff.user_id == user_id)):
+        if await self.session.scalar(
+            select(PointStaff.id).where(PointStaff.point_id == point_id, PointStaff.user_id == user_id)
+        ):
             raise Conflict("That user already works at this point.", field="user_id")
         self.session.add(PointStaff(point_id=point_id, user_id=user_id))
-        audit.record(self.session, actor_id=actor.id, action="create", entity="logistics_point_staff",
-                     entity_id=point_id, changes={"user_id": user_id})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="create",
+            entity="logistics_point_staff",
+            entity_id=point_id,
+            changes={"user_id": user_id},
+        )
         await self.session.commit()
 
     async def set_rate(self, actor: Caller, county_id: int, data: ShippingRateIn) -> ShippingRateOut:
@@ -299,8 +414,14 @@ class NetworkService:
             self.session.add(rate)
         rate.first_fen, rate.first_weight_g = data.first_fen, data.first_weight_g
         rate.extra_kg_fen, rate.delivery_days = data.extra_kg_fen, data.delivery_days
-        audit.record(self.session, actor_id=actor.id, action="update", entity="logistics_shipping_rate",
-                     entity_id=county_id, changes={"first_fen": data.first_fen, "extra_kg_fen": data.extra_kg_fen})
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action="update",
+            entity="logistics_shipping_rate",
+            entity_id=county_id,
+            changes={"first_fen": data.first_fen, "extra_kg_fen": data.extra_kg_fen},
+        )
         await self.session.commit()
         return rate_out(rate)
 

@@ -38,8 +38,9 @@ log = structlog.get_logger(__name__)
 async def ensure_point_staff(session: AsyncSession, caller: Caller, point_id: int) -> None:
     if caller.is_admin:
         return
-    if not await session.scalar(select(PointStaff.id).where(PointStaff.point_id == point_id,
-                                                            PointStaff.user_id == caller.id)):
+    if not await session.scalar(
+        select(PointStaff.id).where(PointStaff.point_id == point_id, PointStaff.user_id == caller.id)
+    ):
         raise Forbidden(f"You do not work at pickup point {point_id}.")
 
 
@@ -57,8 +58,9 @@ def _for_update(session: AsyncSession, query):  # type: ignore[no-untyped-def]
     return query.with_for_update() if session.bind.dialect.name == "postgresql" else query
 
 
-async def arrive_batch(session: AsyncSession, caller: Caller, batch_id: int,
-                       now: dt.datetime | None = None) -> ArrivalResult:
+async def arrive_batch(
+    session: AsyncSession, caller: Caller, batch_id: int, now: dt.datetime | None = None
+) -> ArrivalResult:
     """Confirm a batch reached its destination; at a pickup point each parcel gets its code (sent after commit)."""
     now = now or utc_now()
     batch = await session.scalar(_for_update(session, select(DispatchBatch).where(DispatchBatch.id == batch_id)))
@@ -74,38 +76,66 @@ async def arrive_batch(session: AsyncSession, caller: Caller, batch_id: int,
         raise Forbidden("Only centre admins confirm arrivals at hubs and stations.")
     if batch.status is BatchStatus.ARRIVED:
         raise Conflict(f"Batch {batch_id} was already confirmed at {batch.arrived_at}.")
-    legs = list(await session.scalars(select(ShipmentLeg).where(ShipmentLeg.batch_id == batch.id)
-                                      .order_by(ShipmentLeg.shipment_id)))
+    legs = list(
+        await session.scalars(
+            select(ShipmentLeg).where(ShipmentLeg.batch_id == batch.id).order_by(ShipmentLeg.shipment_id)
+        )
+    )
     batch.status, batch.arrived_at = BatchStatus.ARRIVED, now
-    await session.execute(update(ShipmentLeg).where(ShipmentLeg.batch_id == batch.id)
-                          .values(status=LegStatus.ARRIVED))
+    await session.execute(update(ShipmentLeg).where(ShipmentLeg.batch_id == batch.id).values(status=LegStatus.ARRIVED))
     notices: list[Notification] = []
     waiting = 0
     if destination.kind is NodeKind.POINT and legs:
         await session.scalar(_for_update(session, select(LogisticsNode.id).where(LogisticsNode.id == destination.id)))
-        taken: set[str] = set(await session.scalars(select(Shipment.pickup_code).where(
-            Shipment.pickup_point_id == destination.id, Shipment.pickup_code.is_not(None))))
-        shipments = list(await session.scalars(_for_update(session, select(Shipment).where(
-            Shipment.id.in_([leg.shipment_id for leg in legs])).order_by(Shipment.id))))
+        taken: set[str] = set(
+            await session.scalars(
+                select(Shipment.pickup_code).where(
+                    Shipment.pickup_point_id == destination.id, Shipment.pickup_code.is_not(None)
+                )
+            )
+        )
+        shipments = list(
+            await session.scalars(
+                _for_update(
+                    session,
+                    select(Shipment).where(Shipment.id.in_([leg.shipment_id for leg in legs])).order_by(Shipment.id),
+                )
+            )
+        )
         for s in shipments:
             if s.status not in (ShipmentStatus.CREATED, ShipmentStatus.IN_TRANSIT):
                 continue
             s.status, s.arrived_at, s.pickup_code = ShipmentStatus.AWAITING_PICKUP, now, new_code(taken)
             s.wrong_code_attempts, s.locked = 0, False
             session.add(ShipmentEvent(shipment_id=s.id, at=now, kind="awaiting_pickup", node_id=destination.id))
-            notices.append(Notification(
-                "pickup_code", s.id, s.order_id, s.buyer_user_id, s.recipient_phone,
-                f"您的包裹已到达{destination.name}（{destination.opening_hours or '营业时间见服务点'}），"
-                f"取件码 {s.pickup_code}，请在{get_logistics_settings().return_after_days}天内取件。"))
+            notices.append(
+                Notification(
+                    "pickup_code",
+                    s.id,
+                    s.order_id,
+                    s.buyer_user_id,
+                    s.recipient_phone,
+                    f"您的包裹已到达{destination.name}（{destination.opening_hours or '营业时间见服务点'}），"
+                    f"取件码 {s.pickup_code}，请在{get_logistics_settings().return_after_days}天内取件。",
+                )
+            )
             waiting += 1
     else:
-        await session.execute(update(Shipment).where(
-            Shipment.id.in_([leg.shipment_id for leg in legs]), Shipment.status == ShipmentStatus.CREATED)
-            .values(status=ShipmentStatus.IN_TRANSIT))
+        await session.execute(
+            update(Shipment)
+            .where(Shipment.id.in_([leg.shipment_id for leg in legs]), Shipment.status == ShipmentStatus.CREATED)
+            .values(status=ShipmentStatus.IN_TRANSIT)
+        )
         for leg in legs:
             session.add(ShipmentEvent(shipment_id=leg.shipment_id, at=now, kind="arrived", node_id=destination.id))
-    audit.record(session, actor_id=caller.id, action="arrive", entity="logistics_dispatch_batch",
-                 entity_id=batch.id, changes={"parcels": len(legs)})
+    audit.record(
+        session,
+        actor_id=caller.id,
+        action="arrive",
+        entity="logistics_dispatch_batch",
+        entity_id=batch.id,
+        changes={"parcels": len(legs)},
+    )
     await session.commit()
     sender = get_sender()
     for notice in notices:  # after commit: a failed send must not undo the arrival
@@ -117,15 +147,17 @@ async def arrive_batch(session: AsyncSession, caller: Caller, batch_id: int,
 
 
 async def _parcel_at_point(session: AsyncSession, point_id: int, shipment_id: int) -> Shipment:
-    shipment = await session.scalar(_for_update(session, select(Shipment).where(
-        Shipment.id == shipment_id, Shipment.pickup_point_id == point_id)))
+    shipment = await session.scalar(
+        _for_update(session, select(Shipment).where(Shipment.id == shipment_id, Shipment.pickup_point_id == point_id))
+    )
     if shipment is None:
         raise NotFound(f"Parcel {shipment_id} is not for this pickup point.")
     return shipment
 
 
-async def verify_code(session: AsyncSession, caller: Caller, point_id: int, shipment_id: int, code: str,
-                      now: dt.datetime | None = None) -> PickupResult:
+async def verify_code(
+    session: AsyncSession, caller: Caller, point_id: int, shipment_id: int, code: str, now: dt.datetime | None = None
+) -> PickupResult:
     """Hand the parcel over when the code matches (once); count wrong codes and lock after the limit."""
     now = now or utc_now()
     await ensure_point_staff(session, caller, point_id)
@@ -133,8 +165,11 @@ async def verify_code(session: AsyncSession, caller: Caller, point_id: int, ship
     if shipment.status is not ShipmentStatus.AWAITING_PICKUP or shipment.pickup_code is None:
         raise Conflict(f"Parcel {shipment_id} is not waiting for pickup (status: {shipment.status.value}).")
     if shipment.locked:
-        raise Conflict("This parcel is locked after too many wrong codes; staff must check the buyer's ID and "
-                       "unlock it.", field="code", extra={"locked": True})
+        raise Conflict(
+            "This parcel is locked after too many wrong codes; staff must check the buyer's ID and unlock it.",
+            field="code",
+            extra={"locked": True},
+        )
     if not secrets.compare_digest(code.strip().encode(), shipment.pickup_code.encode()):
         limit = get_logistics_settings().max_wrong_codes
         shipment.wrong_code_attempts += 1
@@ -143,9 +178,13 @@ async def verify_code(session: AsyncSession, caller: Caller, point_id: int, ship
             shipment.locked = True
             session.add(ShipmentEvent(shipment_id=shipment.id, at=now, kind="locked", node_id=point_id))
         await session.commit()  # the wrong attempt counts even though the request fails
-        raise InvalidInput(f"Wrong pickup code; {left} attempt(s) left before the parcel locks." if left else
-                           "Wrong pickup code; the parcel is now locked until staff unlock it.",
-                           field="code", extra={"attempts_left": left, "locked": left == 0})
+        raise InvalidInput(
+            f"Wrong pickup code; {left} attempt(s) left before the parcel locks."
+            if left
+            else "Wrong pickup code; the parcel is now locked until staff unlock it.",
+            field="code",
+            extra={"attempts_left": left, "locked": left == 0},
+        )
     shipment.status, shipment.collected_at = ShipmentStatus.COLLECTED, now
     shipment.pickup_code, shipment.wrong_code_attempts = None, 0  # one-time: the code is gone
     session.add(ShipmentEvent(shipment_id=shipment.id, at=now, kind="collected", node_id=point_id))
@@ -154,8 +193,9 @@ async def verify_code(session: AsyncSession, caller: Caller, point_id: int, ship
     return PickupResult(shipment.id, shipment.status, shipment.collected_at)
 
 
-async def unlock(session: AsyncSession, caller: Caller, point_id: int, shipment_id: int,
-                 now: dt.datetime | None = None) -> ShipmentOut:
+async def unlock(
+    session: AsyncSession, caller: Caller, point_id: int, shipment_id: int, now: dt.datetime | None = None
+) -> ShipmentOut:
     now = now or utc_now()
     await ensure_point_staff(session, caller, point_id)
     shipment = await _parcel_at_point(session, point_id, shipment_id)
@@ -171,14 +211,17 @@ async def unlock(session: AsyncSession, caller: Caller, point_id: int, shipment_
 async def waiting_parcels(session: AsyncSession, caller: Caller, point_id: int) -> list[ShipmentOut]:
     """The point's shelf, for staff (codes are never shown to staff)."""
     await ensure_point_staff(session, caller, point_id)
-    rows = await session.scalars(select(Shipment).where(
-        Shipment.pickup_point_id == point_id, Shipment.status == ShipmentStatus.AWAITING_PICKUP)
-        .order_by(Shipment.arrived_at, Shipment.id))
+    rows = await session.scalars(
+        select(Shipment)
+        .where(Shipment.pickup_point_id == point_id, Shipment.status == ShipmentStatus.AWAITING_PICKUP)
+        .order_by(Shipment.arrived_at, Shipment.id)
+    )
     return [shipment_out(s, [], show_code=False) for s in rows]
 
 
-async def set_tracking_number(session: AsyncSession, caller: Caller, shipment_id: int, data: TrackingNumberIn,
-                              now: dt.datetime | None = None) -> ShipmentOut:
+async def set_tracking_number(
+    session: AsyncSession, caller: Caller, shipment_id: int, data: TrackingNumberIn, now: dt.datetime | None = None
+) -> ShipmentOut:
     """The courier's tracking number for a home delivery (the workshop's manager or a centre admin)."""
     now = now or utc_now()
     shipment = await session.get(Shipment, shipment_id)
@@ -191,9 +234,18 @@ async def set_tracking_number(session: AsyncSession, caller: Caller, shipment_id
         raise Conflict(f"Shipment {shipment_id} is already {shipment.status.value}.")
     shipment.courier, shipment.tracking_number = data.courier, data.tracking_number
     shipment.status = ShipmentStatus.WITH_COURIER
-    session.add(ShipmentEvent(shipment_id=shipment.id, at=now, kind="with_courier",
-                              note=f"{data.courier} {data.tracking_number}"))
-    audit.record(session, actor_id=caller.id, action="update", entity="logistics_shipment", entity_id=shipment.id,
-                 changes={"courier": data.courier, "tracking_number": data.tracking_number})
+    session.add(
+        ShipmentEvent(
+            shipment_id=shipment.id, at=now, kind="with_courier", note=f"{data.courier} {data.tracking_number}"
+        )
+    )
+    audit.record(
+        session,
+        actor_id=caller.id,
+        action="update",
+        entity="logistics_shipment",
+        entity_id=shipment.id,
+        changes={"courier": data.courier, "tracking_number": data.tracking_number},
+    )
     await session.commit()
     return shipment_out(shipment, [], show_code=False)

@@ -24,8 +24,11 @@ log = structlog.get_logger(__name__)
 async def return_uncollected(session: AsyncSession, now: dt.datetime | None = None) -> ReturnRun:
     now = now or utc_now()
     cutoff = now - dt.timedelta(days=get_logistics_settings().return_after_days)
-    query = (select(Shipment).where(Shipment.status == ShipmentStatus.AWAITING_PICKUP, Shipment.arrived_at <= cutoff)
-             .order_by(Shipment.id))
+    query = (
+        select(Shipment)
+        .where(Shipment.status == ShipmentStatus.AWAITING_PICKUP, Shipment.arrived_at <= cutoff)
+        .order_by(Shipment.id)
+    )
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # a parcel being collected right now is left alone
     due = list(await session.scalars(query))
@@ -36,8 +39,16 @@ async def return_uncollected(session: AsyncSession, now: dt.datetime | None = No
     sender = get_sender()
     for s in due:
         try:
-            await sender.send(Notification("parcel_returned", s.id, s.order_id, s.buyer_user_id, s.recipient_phone,
-                                           "您的包裹超过取件期限未取，已退回，订单将按规则退款。"))
+            await sender.send(
+                Notification(
+                    "parcel_returned",
+                    s.id,
+                    s.order_id,
+                    s.buyer_user_id,
+                    s.recipient_phone,
+                    "您的包裹超过取件期限未取，已退回，订单将按规则退款。",
+                )
+            )
         except Exception:
             log.warning("logistics_notification_failed", shipment_id=s.id, exc_info=True)
     notified = await notify_returns(session, now)
@@ -46,9 +57,13 @@ async def return_uncollected(session: AsyncSession, now: dt.datetime | None = No
 
 async def notify_returns(session: AsyncSession, now: dt.datetime) -> int:
     hook = get_return_hook()
-    pending = list(await session.execute(
-        select(Shipment.id, Shipment.order_id).where(Shipment.status == ShipmentStatus.RETURNED,
-                                                     Shipment.return_notified_at.is_(None)).order_by(Shipment.id)))
+    pending = list(
+        await session.execute(
+            select(Shipment.id, Shipment.order_id)
+            .where(Shipment.status == ShipmentStatus.RETURNED, Shipment.return_notified_at.is_(None))
+            .order_by(Shipment.id)
+        )
+    )
     await session.commit()  # hold no transaction (on SQLite: no write lock) while the shop's hook writes its refund
     done = 0
     for shipment_id, order_id in pending:

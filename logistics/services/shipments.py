@@ -41,15 +41,20 @@ _SHIP_ANYWAY = {"point_full"}
 
 
 async def create_shipments_for_order(
-    session: AsyncSession, order_id: int, lines: Sequence[ParcelLine], delivery: DeliveryRequest, *,
-    buyer_user_id: int | None = None, now: dt.datetime | None = None, commit: bool = True,
+    session: AsyncSession,
+    order_id: int,
+    lines: Sequence[ParcelLine],
+    delivery: DeliveryRequest,
+    *,
+    buyer_user_id: int | None = None,
+    now: dt.datetime | None = None,
+    commit: bool = True,
 ) -> list[Shipment]:
     """One shipment per origin workshop. Idempotent: a second call for the same order returns the first result.
 
     Raises Conflict when the delivery cannot be made (no route, invalid address, fresh goods too slow).
     """
-    existing = list(await session.scalars(select(Shipment).where(Shipment.order_id == order_id)
-                                          .order_by(Shipment.id)))
+    existing = list(await session.scalars(select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.id)))
     if existing:
         return existing
     now = now or utc_now()
@@ -70,7 +75,10 @@ async def create_shipments_for_order(
         shelf = [line.shelf_life_days for line in parcel if line.shelf_life_days is not None]
         hub_id = net.hub_by_county.get(workshops[workshop_id].county_id)
         shipment = Shipment(
-            order_id=order_id, workshop_id=workshop_id, buyer_user_id=buyer_user_id, origin_hub_id=hub_id,
+            order_id=order_id,
+            workshop_id=workshop_id,
+            buyer_user_id=buyer_user_id,
+            origin_hub_id=hub_id,
             weight_g=sum(line.weight_g * line.qty for line in parcel),
             fresh_until=today + dt.timedelta(days=min(shelf)) if shelf else None,
         )
@@ -92,8 +100,14 @@ async def create_shipments_for_order(
         await session.flush()
         if point_id and hub_id:
             for seq, leg in enumerate(net.path(hub_id, point_id) or []):
-                session.add(ShipmentLeg(shipment_id=shipment.id, seq=seq, route_id=leg.route_id,
-                                        available_min=epoch_minutes(at_hub) if seq == 0 else None))
+                session.add(
+                    ShipmentLeg(
+                        shipment_id=shipment.id,
+                        seq=seq,
+                        route_id=leg.route_id,
+                        available_min=epoch_minutes(at_hub) if seq == 0 else None,
+                    )
+                )
         session.add(ShipmentEvent(shipment_id=shipment.id, at=now, kind="created", node_id=hub_id))
         shipments.append(shipment)
     if commit:
@@ -118,20 +132,38 @@ async def timeline(session: AsyncSession, shipment_ids: list[int]) -> dict[int, 
     """Events (created, arrived, collected…) merged with the planned legs (dispatch writes no event rows)."""
     if not shipment_ids:
         return {}
-    events = list(await session.scalars(select(ShipmentEvent).where(ShipmentEvent.shipment_id.in_(shipment_ids))
-                                        .order_by(ShipmentEvent.shipment_id, ShipmentEvent.id)))
-    legs = (await session.execute(
-        select(ShipmentLeg, DispatchRun.started_at).join(DispatchRun, DispatchRun.id == ShipmentLeg.run_id)
-        .where(ShipmentLeg.shipment_id.in_(shipment_ids), ShipmentLeg.batch_id.is_not(None))
-        .order_by(ShipmentLeg.shipment_id, ShipmentLeg.seq))).all()
-    batches = {b.id: b for b in await session.scalars(
-        select(DispatchBatch).where(DispatchBatch.id.in_({leg.batch_id for leg, _ in legs})))}
-    routes = {r.id: r for r in await session.scalars(
-        select(Route).where(Route.id.in_({b.route_id for b in batches.values()})))}
+    events = list(
+        await session.scalars(
+            select(ShipmentEvent)
+            .where(ShipmentEvent.shipment_id.in_(shipment_ids))
+            .order_by(ShipmentEvent.shipment_id, ShipmentEvent.id)
+        )
+    )
+    legs = (
+        await session.execute(
+            select(ShipmentLeg, DispatchRun.started_at)
+            .join(DispatchRun, DispatchRun.id == ShipmentLeg.run_id)
+            .where(ShipmentLeg.shipment_id.in_(shipment_ids), ShipmentLeg.batch_id.is_not(None))
+            .order_by(ShipmentLeg.shipment_id, ShipmentLeg.seq)
+        )
+    ).all()
+    batches = {
+        b.id: b
+        for b in await session.scalars(
+            select(DispatchBatch).where(DispatchBatch.id.in_({leg.batch_id for leg, _ in legs}))
+        )
+    }
+    routes = {
+        r.id: r
+        for r in await session.scalars(select(Route).where(Route.id.in_({b.route_id for b in batches.values()})))
+    }
     node_ids = {e.node_id for e in events if e.node_id}
     node_ids |= {r.destination_id for r in routes.values()} | {r.origin_id for r in routes.values()}
-    names = dict((await session.execute(select(LogisticsNode.id, LogisticsNode.name)
-                                        .where(LogisticsNode.id.in_(node_ids)))).tuples().all())
+    names = dict(
+        (await session.execute(select(LogisticsNode.id, LogisticsNode.name).where(LogisticsNode.id.in_(node_ids))))
+        .tuples()
+        .all()
+    )
     out: dict[int, list[TimelineEntry]] = {sid: [] for sid in shipment_ids}
     for e in events:
         text = _TEXT.get(e.kind, e.kind).format(node=names.get(e.node_id or 0, ""), note=e.note)
@@ -140,9 +172,11 @@ async def timeline(session: AsyncSession, shipment_ids: list[int]) -> dict[int, 
         batch = batches[leg.batch_id]
         route = routes[batch.route_id]
         departs, arrives = local(from_epoch_minutes(batch.departs_min)), local(from_epoch_minutes(batch.arrives_min))
-        text = (f"{names.get(route.origin_id, '')} → {names.get(route.destination_id, '')}："
-                f"{departs:%m月%d日} {format_minute(departs.hour * 60 + departs.minute)} 发车，"
-                f"预计 {arrives:%m月%d日} {format_minute(arrives.hour * 60 + arrives.minute)} 到达")
+        text = (
+            f"{names.get(route.origin_id, '')} → {names.get(route.destination_id, '')}："
+            f"{departs:%m月%d日} {format_minute(departs.hour * 60 + departs.minute)} 发车，"
+            f"预计 {arrives:%m月%d日} {format_minute(arrives.hour * 60 + arrives.minute)} 到达"
+        )
         out[leg.shipment_id].append(TimelineEntry(planned_at, "dispatched", text, route.origin_id, batch.id))
     for entries in out.values():
         entries.sort(key=lambda entry: entry.at)  # stable: same-moment lines keep their order
@@ -150,15 +184,27 @@ async def timeline(session: AsyncSession, shipment_ids: list[int]) -> dict[int, 
 
 
 def shipment_out(s: Shipment, entries: list[TimelineEntry], *, show_code: bool) -> ShipmentOut:
-    return ShipmentOut(s.id, s.order_id, s.workshop_id, s.mode, s.status, s.pickup_point_id, s.weight_g,
-                       s.shipping_fen, s.ready_date, s.courier, s.tracking_number, s.locked,
-                       s.pickup_code if show_code else None, entries)
+    return ShipmentOut(
+        s.id,
+        s.order_id,
+        s.workshop_id,
+        s.mode,
+        s.status,
+        s.pickup_point_id,
+        s.weight_g,
+        s.shipping_fen,
+        s.ready_date,
+        s.courier,
+        s.tracking_number,
+        s.locked,
+        s.pickup_code if show_code else None,
+        entries,
+    )
 
 
 async def order_tracking(session: AsyncSession, caller: Caller, order_id: int) -> TrackingOut:
     """The buyer sees their parcels with the pickup code; centre admins see them without it."""
-    shipments = list(await session.scalars(select(Shipment).where(Shipment.order_id == order_id)
-                                           .order_by(Shipment.id)))
+    shipments = list(await session.scalars(select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.id)))
     is_buyer = bool(shipments) and all(s.buyer_user_id == caller.id for s in shipments)
     if not shipments or not (is_buyer or caller.is_admin):
         raise NotFound(f"Order {order_id} has no parcels you can see.")

@@ -44,8 +44,9 @@ def at(day: str, hhmm: str) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
-async def route(session: AsyncSession, origin: LogisticsNode, dest: LogisticsNode, transit: int, weekdays: range,
-                minute: int) -> Route:
+async def route(
+    session: AsyncSession, origin: LogisticsNode, dest: LogisticsNode, transit: int, weekdays: range, minute: int
+) -> Route:
     r = Route(origin_id=origin.id, destination_id=dest.id, transit_minutes=transit, name=f"{origin.name}→{dest.name}")
     session.add(r)
     await session.flush()
@@ -54,11 +55,27 @@ async def route(session: AsyncSession, origin: LogisticsNode, dest: LogisticsNod
     return r
 
 
-async def node(session: AsyncSession, kind: NodeKind, code: str, name: str, region: Region,
-               parent: LogisticsNode | None = None, capacity: int = 0) -> LogisticsNode:
-    n = LogisticsNode(kind=kind, code=code, name=name, region_id=region.id, parent_id=parent.id if parent else None,
-                      point_kind=PointKind.SERVICE_POINT if kind is NodeKind.POINT else None, capacity=capacity,
-                      opening_hours="08:00-18:00", address="村委会一楼", contact_name="李芳")
+async def node(
+    session: AsyncSession,
+    kind: NodeKind,
+    code: str,
+    name: str,
+    region: Region,
+    parent: LogisticsNode | None = None,
+    capacity: int = 0,
+) -> LogisticsNode:
+    n = LogisticsNode(
+        kind=kind,
+        code=code,
+        name=name,
+        region_id=region.id,
+        parent_id=parent.id if parent else None,
+        point_kind=PointKind.SERVICE_POINT if kind is NodeKind.POINT else None,
+        capacity=capacity,
+        opening_hours="08:00-18:00",
+        address="村委会一楼",
+        contact_name="李芳",
+    )
     session.add(n)
     await session.flush()
     return n
@@ -66,8 +83,9 @@ async def node(session: AsyncSession, kind: NodeKind, code: str, name: str, regi
 
 async def build_net(session: AsyncSession) -> Net:
     county, township, village = await factories.region_tree(session)
-    village2 = Region(level=RegionLevel.VILLAGE, name="岭头村", parent_id=township.id, county_id=county.id,
-                      township_id=township.id)
+    village2 = Region(
+        level=RegionLevel.VILLAGE, name="岭头村", parent_id=township.id, county_id=county.id, township_id=township.id
+    )
     session.add(village2)
     await session.flush()
     hub = await node(session, NodeKind.HUB, "QT-HUB", "青田县物流中心", county)
@@ -82,14 +100,29 @@ async def build_net(session: AsyncSession) -> Net:
     other_hub = await node(session, NodeKind.HUB, "LD-HUB", "莲都区物流中心", other_county)
     await route(session, other_hub, hub, 180, MON_FRI, 7 * 60)
     far_workshop = await factories.workshop(session, other_village, "雅溪茶叶工坊")
-    session.add(ShippingRate(county_id=county.id, first_weight_g=1000, first_fen=800, extra_kg_fen=300,
-                             delivery_days=2))
+    session.add(
+        ShippingRate(county_id=county.id, first_weight_g=1000, first_fen=800, extra_kg_fen=300, delivery_days=2)
+    )
     await session.commit()
-    return Net(county, township, village, village2, hub, station, point, point2, workshop, other_county, other_hub,
-               far_workshop)
+    return Net(
+        county,
+        township,
+        village,
+        village2,
+        hub,
+        station,
+        point,
+        point2,
+        workshop,
+        other_county,
+        other_hub,
+        far_workshop,
+    )
 
 
-def line(workshop: Workshop, weight_g: int = 500, qty: int = 1, shelf_life_days: int | None = None,
-         product_id: int = 1) -> QuoteLine:
-    return QuoteLine(product_id=product_id, workshop_id=workshop.id, weight_g=weight_g, qty=qty,
-                     shelf_life_days=shelf_life_days)
+def line(
+    workshop: Workshop, weight_g: int = 500, qty: int = 1, shelf_life_days: int | None = None, product_id: int = 1
+) -> QuoteLine:
+    return QuoteLine(
+        product_id=product_id, workshop_id=workshop.id, weight_g=weight_g, qty=qty, shelf_life_days=shelf_life_days
+    )

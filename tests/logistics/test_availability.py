@@ -47,8 +47,9 @@ async def test_saturday_without_a_van_waits_for_monday(session: AsyncSession) ->
 
 async def test_other_county_goes_hub_to_hub_first(session: AsyncSession) -> None:
     net = await build_net(session)
-    quote = await delivery.quote(session, PickupRequest(net.point.id), [line(net.far_workshop), line(net.workshop)],
-                                 at("2026-11-26", "05:00"))
+    quote = await delivery.quote(
+        session, PickupRequest(net.point.id), [line(net.far_workshop), line(net.workshop)], at("2026-11-26", "05:00")
+    )
     ready = {p.workshop_id: p.ready_at for p in quote.parcels}
     # 莲都 07:00→青田 10:00 misses Thursday's 08:00 trunk: Friday 15:00; the local parcel is ready Thursday
     assert ready == {net.workshop.id: at("2026-11-26", "15:00"), net.far_workshop.id: at("2026-11-27", "15:00")}
@@ -66,13 +67,21 @@ async def test_fresh_goods_refused_where_delivery_exceeds_shelf_life(session: As
     assert not quote.ok and quote.reason_code == "shelf_life"
     assert quote.reason == "Fresh goods (product 7) keep 2 day(s) but would reach 夏严村服务点 only after 3 day(s)."
     assert options.points == []
-    assert [(o.point_id, o.reason_code) for o in options.unavailable] == [(net.point.id, "shelf_life"),
-                                                                          (net.point2.id, "shelf_life")]
+    assert [(o.point_id, o.reason_code) for o in options.unavailable] == [
+        (net.point.id, "shelf_life"),
+        (net.point2.id, "shelf_life"),
+    ]
     # and goods that keep 4 days, or are ordered on Thursday, are fine
-    assert (await delivery.quote(session, PickupRequest(net.point.id), [line(net.workshop, shelf_life_days=4)],
-                                 at("2026-11-27", "09:00"))).ok
-    assert (await delivery.quote(session, PickupRequest(net.point.id), [line(net.workshop, shelf_life_days=1)],
-                                 at("2026-11-26", "05:00"))).ok
+    assert (
+        await delivery.quote(
+            session, PickupRequest(net.point.id), [line(net.workshop, shelf_life_days=4)], at("2026-11-27", "09:00")
+        )
+    ).ok
+    assert (
+        await delivery.quote(
+            session, PickupRequest(net.point.id), [line(net.workshop, shelf_life_days=1)], at("2026-11-26", "05:00")
+        )
+    ).ok
 
 
 async def test_full_point_is_not_offered(session: AsyncSession) -> None:
@@ -102,10 +111,13 @@ async def test_point_with_one_slot_refuses_a_two_workshop_basket(session: AsyncS
 
 async def test_options_list_own_village_first_with_ready_dates(session: AsyncSession) -> None:
     net = await build_net(session)
-    options = await delivery.available_pickup_points(session, net.village2.id, [line(net.workshop)],
-                                                     at("2026-11-26", "05:00"))
+    options = await delivery.available_pickup_points(
+        session, net.village2.id, [line(net.workshop)], at("2026-11-26", "05:00")
+    )
     assert [(o.point_id, o.same_village, o.ready_date) for o in options.points] == [
-        (net.point2.id, True, dt.date(2026, 11, 26)), (net.point.id, False, dt.date(2026, 11, 26))]
+        (net.point2.id, True, dt.date(2026, 11, 26)),
+        (net.point.id, False, dt.date(2026, 11, 26)),
+    ]
 
 
 async def test_inactive_point_is_refused_and_not_listed(session: AsyncSession) -> None:
@@ -128,7 +140,9 @@ async def test_home_delivery_fee_by_county_and_weight(session: AsyncSession) -> 
     # then 2500 g → 800 + 2×300; 400 g → 800
     assert quote.ok
     assert [(p.workshop_id, p.weight_g, p.shipping_fen) for p in quote.parcels] == [
-        (net.workshop.id, 2500, 1400), (net.far_workshop.id, 400, 800)]
+        (net.workshop.id, 2500, 1400),
+        (net.far_workshop.id, 400, 800),
+    ]
     assert quote.shipping_fen == 2200
     assert quote.ready_date == dt.date(2026, 11, 28)
 
@@ -142,28 +156,39 @@ async def test_home_delivery_refusals(session: AsyncSession) -> None:
     other = await session.get(type(net.county), net.far_workshop.village_id)
     assert other is not None
     no_rate = HomeAddress(net.other_county.id, other.township_id or 0, other.id, "1号", "李", "0578-1234567")
-    results = [await delivery.quote(session, HomeRequest(a), lines) for a in (wrong_township, bad_phone, no_street,
-                                                                              no_rate)]
+    results = [
+        await delivery.quote(session, HomeRequest(a), lines) for a in (wrong_township, bad_phone, no_street, no_rate)
+    ]
     assert [(q.ok, q.reason_code) for q in results] == [
-        (False, "address_invalid"), (False, "address_invalid"), (False, "address_invalid"),
-        (False, "no_home_delivery")]
+        (False, "address_invalid"),
+        (False, "address_invalid"),
+        (False, "address_invalid"),
+        (False, "no_home_delivery"),
+    ]
     assert results[0].reason == "The village is not in that township."
 
 
 async def test_quote_api_is_public_and_rejects_bad_bodies(client: AsyncTestClient[Litestar], db: AsyncSession) -> None:
     net = await build_net(db)
-    body = {"delivery": {"type": "pickup", "pickup_point_id": net.point.id},
-            "lines": [{"product_id": 1, "workshop_id": net.workshop.id, "weight_g": 500, "qty": 1}]}
+    body = {
+        "delivery": {"type": "pickup", "pickup_point_id": net.point.id},
+        "lines": [{"product_id": 1, "workshop_id": net.workshop.id, "weight_g": 500, "qty": 1}],
+    }
     ok = await client.post("/api/logistics/quote", json=body)
     assert ok.status_code == 200 and ok.json()["ok"] is True and ok.json()["shipping_fen"] == 0
     missing_lines = await client.post("/api/logistics/quote", json={"delivery": body["delivery"], "lines": []})
     assert missing_lines.status_code == 400
-    unknown_workshop = await client.post("/api/logistics/quote", json={**body, "lines": [
-        {"product_id": 1, "workshop_id": 999999, "weight_g": 500, "qty": 1}]})
+    unknown_workshop = await client.post(
+        "/api/logistics/quote",
+        json={**body, "lines": [{"product_id": 1, "workshop_id": 999999, "weight_g": 500, "qty": 1}]},
+    )
     assert unknown_workshop.status_code == 422
     assert unknown_workshop.json()["errors"] == [{"field": "lines", "message": "Workshop 999999 does not exist."}]
-    search = await client.post("/api/logistics/pickup-points/search",
-                               json={"village_id": net.village.id, "lines": body["lines"]})
-    assert search.status_code == 200 and {p["point_id"] for p in search.json()["points"]} == {net.point.id,
-                                                                                                net.point2.id}
+    search = await client.post(
+        "/api/logistics/pickup-points/search", json={"village_id": net.village.id, "lines": body["lines"]}
+    )
+    assert search.status_code == 200 and {p["point_id"] for p in search.json()["points"]} == {
+        net.point.id,
+        net.point2.id,
+    }
     assert await db.scalar(select(func.count()).select_from(Shipment)) == 0

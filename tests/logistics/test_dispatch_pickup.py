@@ -60,9 +60,13 @@ async def ship_and_deliver(session: AsyncSession, net: Net, orders: list[int]) -
     admin = await admin_caller(session)
     shipments = []
     for order_id in orders:
-        shipments += await create_shipments_for_order(session, order_id, [line(net.workshop)],
-                                                      PickupRequest(net.point.id, "王小明", "13912345678"),
-                                                      now=at("2026-11-26", "05:00"))
+        shipments += await create_shipments_for_order(
+            session,
+            order_id,
+            [line(net.workshop)],
+            PickupRequest(net.point.id, "王小明", "13912345678"),
+            now=at("2026-11-26", "05:00"),
+        )
     await plan_day(session, dt.date(2026, 11, 26), now=at("2026-11-26", "06:00"))
     for batch in await list_batches(session, dt.date(2026, 11, 26)):
         await pickup_service.arrive_batch(session, admin, batch.id, now=at("2026-11-26", "15:00"))
@@ -76,8 +80,9 @@ async def test_plan_day_batches_each_departure_and_chains_legs(session: AsyncSes
     net = await build_net(session)
     now = at("2026-11-26", "05:00")
     for order_id, point in ((1, net.point), (2, net.point), (3, net.point2)):
-        await create_shipments_for_order(session, order_id, [line(net.workshop, weight_g=700)],
-                                         PickupRequest(point.id), now=now)
+        await create_shipments_for_order(
+            session, order_id, [line(net.workshop, weight_g=700)], PickupRequest(point.id), now=now
+        )
     # when Thursday is planned
     summary = await plan_day(session, dt.date(2026, 11, 26), now=at("2026-11-26", "06:00"))
     batches = await list_batches(session, dt.date(2026, 11, 26))
@@ -102,8 +107,9 @@ async def test_plan_day_batches_each_departure_and_chains_legs(session: AsyncSes
 async def test_saturday_plans_the_trunk_but_no_van(session: AsyncSession) -> None:
     # given a parcel paid Friday 09:00 (at the hub 11:00, after Friday's 08:00 trunk)
     net = await build_net(session)
-    await create_shipments_for_order(session, 1, [line(net.workshop)], PickupRequest(net.point.id),
-                                     now=at("2026-11-27", "09:00"))
+    await create_shipments_for_order(
+        session, 1, [line(net.workshop)], PickupRequest(net.point.id), now=at("2026-11-27", "09:00")
+    )
     # when Friday, Saturday, Sunday and Monday are planned
     friday = await plan_day(session, dt.date(2026, 11, 27))
     saturday = await plan_day(session, dt.date(2026, 11, 28))
@@ -114,11 +120,13 @@ async def test_saturday_plans_the_trunk_but_no_van(session: AsyncSession) -> Non
     legs = list(await session.scalars(select(ShipmentLeg).order_by(ShipmentLeg.seq)))
     assert [(leg.departs_min, leg.arrives_min) for leg in legs] == [
         (int(at("2026-11-28", "08:00").timestamp()) // 60, int(at("2026-11-28", "10:00").timestamp()) // 60),
-        (int(at("2026-11-30", "14:00").timestamp()) // 60, int(at("2026-11-30", "15:00").timestamp()) // 60)]
+        (int(at("2026-11-30", "14:00").timestamp()) // 60, int(at("2026-11-30", "15:00").timestamp()) // 60),
+    ]
 
 
-async def test_arrival_issues_unique_codes_and_sends_them(session: AsyncSession, outbox: Outbox,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_arrival_issues_unique_codes_and_sends_them(
+    session: AsyncSession, outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # given the random source repeats itself: 123456 twice, then 654321
     draws = iter([123456, 123456, 654321])
     monkeypatch.setattr(pickup_service.secrets, "randbelow", lambda _: next(draws))
@@ -137,10 +145,16 @@ async def test_arrival_issues_unique_codes_and_sends_them(session: AsyncSession,
     await session.commit()
     tracking = await order_tracking(session, buyer, 1)
     assert tracking.shipments[0].pickup_code == "123456"
-    assert [e.kind for e in tracking.shipments[0].timeline] == ["created", "dispatched", "dispatched",
-                                                                "arrived", "awaiting_pickup"]
-    assert tracking.shipments[0].timeline[1].text == ("青田县物流中心 → 仁庄镇服务站：11月26日 08:00 发车，"
-                                                      "预计 11月26日 10:00 到达")
+    assert [e.kind for e in tracking.shipments[0].timeline] == [
+        "created",
+        "dispatched",
+        "dispatched",
+        "arrived",
+        "awaiting_pickup",
+    ]
+    assert tracking.shipments[0].timeline[1].text == (
+        "青田县物流中心 → 仁庄镇服务站：11月26日 08:00 发车，预计 11月26日 10:00 到达"
+    )
     with pytest.raises(Exception, match="no parcels you can see"):
         await order_tracking(session, Caller(buyer_user.id + 1, "other", Role.BUYER), 1)
 
@@ -201,7 +215,8 @@ async def test_only_the_points_staff_verify(session: AsyncSession, outbox: Outbo
 
 
 async def test_uncollected_parcel_returns_after_seven_days_and_the_refund_hook_runs(
-        session: AsyncSession, outbox: Outbox) -> None:
+    session: AsyncSession, outbox: Outbox
+) -> None:
     # given a parcel that arrived Thursday 15:00
     net = await build_net(session)
     (parcel,) = await ship_and_deliver(session, net, [41])
@@ -231,8 +246,9 @@ async def test_uncollected_parcel_returns_after_seven_days_and_the_refund_hook_r
 
 async def test_route_sheet_html_and_pdf(session: AsyncSession, tmp_path) -> None:  # type: ignore[no-untyped-def]
     net = await build_net(session)
-    await create_shipments_for_order(session, 1, [line(net.workshop)], PickupRequest(net.point.id, "王小明"),
-                                     now=at("2026-11-26", "05:00"))
+    await create_shipments_for_order(
+        session, 1, [line(net.workshop)], PickupRequest(net.point.id, "王小明"), now=at("2026-11-26", "05:00")
+    )
     await plan_day(session, dt.date(2026, 11, 26))
     batch_id = await session.scalar(select(DispatchBatch.id).order_by(DispatchBatch.id.desc()))
     sheet = await build_sheet(session, batch_id)
