@@ -60,7 +60,7 @@ class CatalogController(Controller):
         level: RegionLevel | None = Parameter(query="level", default=None),
         parent_id: int | None = Parameter(query="parent_id", default=None, ge=1),
     ) -> list[RegionOut]:
-        return await RegionService(db_session).list(level, parent_id)
+        return await RegionService(db_session).list_regions(level, parent_id)
 
     @get("/api/workshops", opt=PUBLIC, summary="Workshops (共富工坊), filterable by county, type and stars")
     async def workshops(
@@ -73,7 +73,7 @@ class CatalogController(Controller):
     ) -> WorkshopPage:
         """404 when `county` names no county."""
         county_id = await RegionService(db_session).resolve_county(county) if county else None
-        items, total = await WorkshopService(db_session).list(
+        items, total = await WorkshopService(db_session).list_workshops(
             county_id=county_id,
             workshop_type=workshop_type,
             stars_min=stars_min,
@@ -107,7 +107,7 @@ class CatalogController(Controller):
         sort: ProductSort = Parameter(query="sort", default="newest"),
     ) -> ProductPage:
         """404 when `family`, `brand` or `county` names nothing; 400 for a bad value."""
-        items, total = await ProductService(db_session).list(
+        items, total = await ProductService(db_session).list_products(
             family=family,
             brand=brand,
             workshop_id=workshop,
@@ -243,7 +243,7 @@ class StaffCatalogController(Controller):
         if not caller.is_admin and workshop is None:
             items, total = [], 0
             for wid in sorted(caller.workshop_ids):  # managers usually run one or two workshops
-                chunk, n = await service.list(
+                chunk, n = await service.list_products(
                     workshop_id=wid, status=status, limit=paging.per_page, offset=paging.offset
                 )
                 items.extend(chunk)
@@ -253,7 +253,7 @@ class StaffCatalogController(Controller):
             from shop.errors import Forbidden
 
             raise Forbidden(f"You do not manage workshop {workshop}.", field="workshop")
-        items, total = await service.list(
+        items, total = await service.list_products(
             workshop_id=workshop, status=status, limit=paging.per_page, offset=paging.offset
         )
         return ProductPage(items, total, paging.page, paging.per_page)

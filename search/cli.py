@@ -7,7 +7,7 @@ import sys
 
 import click
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from search.services import SearchService
@@ -33,7 +33,7 @@ def reindex() -> None:
         service = SearchService.from_settings(settings, factory)
         try:
             with Progress(console=console) as progress:
-                tasks: dict[str, int] = {}
+                tasks: dict[str, TaskID] = {}
 
                 def report(name: str, done: int, total: int) -> None:
                     if name not in tasks:

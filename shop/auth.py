@@ -8,7 +8,6 @@ test walks every route and holds each to what it declares.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,7 +126,7 @@ class RoleGuard:
             )
 
 
-def requires(*roles: Role) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+def requires(*roles: Role) -> RoleGuard:
     """Guard: the caller must be logged in and (if roles are given) hold one of them."""
     return RoleGuard(*roles)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,7 +79,7 @@ class ProductService:
         self.regions = RegionService(session)
 
     # ---- reads ---------------------------------------------------------------------------------------------
-    async def list(
+    async def list_products(
         self,
         *,
         family: str | None = None,
@@ -114,14 +114,15 @@ class ProductService:
         elif in_stock is False:
             conditions.append(~_in_stock_clause())
         total = int(await self.session.scalar(select(func.count()).select_from(Product).where(*conditions)) or 0)
-        order = {
+        orders: dict[str, list[Any]] = {
             "newest": [Product.created_at.desc(), Product.id.desc()],
             "price_asc": [Product.min_price_fen.asc(), Product.id.asc()],
             "price_desc": [Product.min_price_fen.desc(), Product.id.asc()],
             "sales": [Product.sales_count.desc(), Product.id.asc()],
             "title": [Product.title.asc(), Product.id.asc()],
             "rating": [Workshop.latest_stars.desc().nulls_last(), Product.sales_count.desc(), Product.id.asc()],
-        }[sort]
+        }
+        order = orders[sort]
         query = select(Product.id).where(*conditions)
         if sort == "rating":
             query = query.join(Workshop, Workshop.id == Product.workshop_id)

@@ -22,7 +22,7 @@ class RegionService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def list(self, level: RegionLevel | None, parent_id: int | None) -> list[RegionOut]:
+    async def list_regions(self, level: RegionLevel | None, parent_id: int | None) -> list[RegionOut]:
         query = select(Region).order_by(Region.id)
         if level is not None:
             query = query.where(Region.level == level)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -89,7 +89,7 @@ class WorkshopService:
             count,
         )
 
-    async def list(
+    async def list_workshops(
         self,
         *,
         county_id: int | None,
@@ -98,7 +98,7 @@ class WorkshopService:
         limit: int,
         offset: int,
     ) -> tuple[list[WorkshopSummary], int]:
-        conditions = [Workshop.is_active.is_(True)]
+        conditions: list[ColumnElement[bool]] = [Workshop.is_active.is_(True)]
         if county_id is not None:
             conditions.append(Workshop.county_id == county_id)
         if workshop_type is not None:
