@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 import structlog
 from litestar import Litestar
 
+from livestream.services.broadcast import live_product_ids
 from search.engine.meili import MeiliEngine
 from search.jobs import LocalIndexer
 from search.services import SearchService
@@ -56,6 +57,7 @@ async def _warm_up_then_follow(service: SearchService, app: Litestar, indexer: L
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     service = SearchService.from_settings(app.state.settings, app.state.session_factory)
+    service.live_products = live_product_ids  # the "live now" facet: products in a live session's line-up
     app.state.search = service
     app.state.search_health = service.health
     # The embedded index lives in this process, so this process follows the outbox for it.

@@ -9,7 +9,7 @@ import qrcode
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livestream.models import LiveSession, SessionStatus
+from livestream.models import LineupItem, LiveSession, SessionStatus
 from livestream.schemas import ListStatus, ShareOut
 from livestream.services.common import ensure_streamer_or_centre, get_session
 from livestream.services.figures import LiveFigures
@@ -20,6 +20,7 @@ from shop.accounts.models import User
 from shop.auth import Caller
 from shop.db import utcnow
 from shop.errors import Conflict, InvalidInput
+from shop.outbox import emit_search
 
 EARLY_START = dt.timedelta(minutes=30)  # a streamer may open the room a little before the slot
 
@@ -29,6 +30,22 @@ def qr_png(text: str) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+async def live_product_ids(session: AsyncSession) -> set[int]:
+    """Products in the line-up of a session that is live now (search's "live now" facet)."""
+    rows = await session.scalars(
+        select(LineupItem.product_id)
+        .join(LiveSession, LiveSession.id == LineupItem.session_id)
+        .where(LiveSession.status == SessionStatus.LIVE)
+    )
+    return set(rows)
+
+
+def announce_live_change(session: AsyncSession, live: LiveSession) -> None:
+    """The line-up's "live now" flag in search changes with the session (same transaction, via the outbox)."""
+    for item in live.lineup:
+        emit_search(session, "product", item.product_id, "live_status")
 
 
 class BroadcastService:
@@ -61,6 +78,7 @@ class BroadcastService:
             )
         live.status, live.went_live_at = SessionStatus.LIVE, self.now
         audit.record(self.session, actor_id=caller.id, action="go_live", entity="live_session", entity_id=live.id)
+        announce_live_change(self.session, live)
         await self.session.commit()
         streamer_name = await self.session.scalar(select(User.display_name).where(User.id == live.streamer_user_id))
         await self._after_commit(live, "started", labels=True, streamer_name=streamer_name or "")
@@ -85,6 +103,7 @@ class BroadcastService:
             entity_id=live.id,
             changes={"peak_viewers": live.peak_viewers},
         )
+        announce_live_change(self.session, live)
         await self.session.commit()
         await self._after_commit(live, "ended")
         return live

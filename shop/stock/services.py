@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.models import StockLevel
+from catalog.models import ProductVariant, StockLevel
 from shop.errors import Conflict
+from shop.outbox import emit_search
 from shop.stock.models import ReservationState, StockReservation
 
 RESERVATION_MINUTES = 15
@@ -95,6 +96,10 @@ class StockService:
                     field="lines",
                     extra={"reason": "out_of_stock", "variant_id": req.variant_id, "available": 0},
                 )
+        deltas: dict[int, int] = {}
+        for _level_id, req, qty in plan:
+            deltas[req.variant_id] = deltas.get(req.variant_id, 0) - qty
+        await self._announce(deltas)
         self.session.add_all(
             [
                 StockReservation(
@@ -131,6 +136,7 @@ class StockService:
     async def release(self, order_id: int) -> int:
         """Give reserved units back to sale (expiry, cancellation, payment failure). Returns units released."""
         released = 0
+        deltas: dict[int, int] = {}
         for res in await self._active(order_id):
             await self.session.execute(
                 update(StockLevel)
@@ -139,6 +145,8 @@ class StockService:
             )
             res.state = ReservationState.RELEASED
             released += res.quantity
+            deltas[res.variant_id] = deltas.get(res.variant_id, 0) + res.quantity
+        await self._announce(deltas)
         return released
 
     async def commit(self, order_id: int) -> int:
@@ -166,16 +174,51 @@ class StockService:
 
     async def return_units(self, order_line_id: int, quantity: int) -> None:
         """A refund puts units back on the shelf where they came from (the line's first committed location)."""
-        level_id = await self.session.scalar(
-            select(StockReservation.stock_level_id)
-            .where(
-                StockReservation.order_line_id == order_line_id, StockReservation.state == ReservationState.COMMITTED
+        found = (
+            await self.session.execute(
+                select(StockReservation.stock_level_id, StockReservation.variant_id)
+                .where(
+                    StockReservation.order_line_id == order_line_id,
+                    StockReservation.state == ReservationState.COMMITTED,
+                )
+                .order_by(StockReservation.stock_level_id)
+                .limit(1)
             )
-            .order_by(StockReservation.stock_level_id)
-            .limit(1)
-        )
-        if level_id is None:
+        ).first()
+        if found is None:
             return
+        level_id, variant_id = found
         await self.session.execute(
             update(StockLevel).where(StockLevel.id == level_id).values(on_hand=StockLevel.on_hand + quantity)
         )
+        await self._announce({variant_id: quantity})
+
+    async def _announce(self, deltas: dict[int, int]) -> None:
+        """Tell search (through the outbox, in this transaction) about products whose stock reached or left zero.
+
+        `deltas` is the change in available units per variant made by this operation; committing a reservation
+        changes nothing available, so only reserving, releasing and returning units announce.
+        """
+        if not deltas:
+            return
+        variants = (
+            await self.session.execute(
+                select(ProductVariant.id, ProductVariant.product_id).where(ProductVariant.id.in_(list(deltas)))
+            )
+        ).all()
+        by_product: dict[int, int] = {}
+        for variant_id, product_id in variants:
+            by_product[product_id] = by_product.get(product_id, 0) + deltas[variant_id]
+        totals = (
+            await self.session.execute(
+                select(ProductVariant.product_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+                .join(StockLevel, StockLevel.variant_id == ProductVariant.id)
+                .where(ProductVariant.product_id.in_(list(by_product)), ProductVariant.is_active.is_(True))
+                .group_by(ProductVariant.product_id)
+            )
+        ).all()
+        available = {int(row[0]): int(row[1] or 0) for row in totals}
+        for product_id, delta in sorted(by_product.items()):
+            now = int(available.get(product_id) or 0)
+            if (now - delta > 0) != (now > 0):
+                emit_search(self.session, "product", product_id, "restocked" if now > 0 else "stock_zero")
