@@ -256,7 +256,8 @@ class ReturnRefundHook:
 
 
 class PickupNoticeSender:
-    """Logistics notices → the shop's sender; ids only, as the shop's notifications carry (the code is in tracking)."""
+    """Logistics notices → the shop's sender. The buyer's message carries the pickup code (取件码) — it is how the
+    buyer learns it; the default log sender never writes the message, only that one was sent."""
 
     async def send(self, notification: logistics_notify.Notification) -> None:
         if notification.kind != "pickup_code" or notification.user_id is None:
@@ -266,6 +267,7 @@ class PickupNoticeSender:
             notification.user_id,
             notification.order_id,
             shipment_id=notification.shipment_id,
+            message=notification.text,
         )
 
 

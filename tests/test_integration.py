@@ -25,7 +25,7 @@ from logistics.services.returns import return_uncollected
 from shop.accounts.models import Role, User
 from shop.db import utcnow
 from shop.ledger.models import LedgerEntry
-from shop.notifications import MemorySender, NotificationKind, set_sender
+from shop.notifications import MemorySender, NotificationKind, log_fields, set_sender
 from shop.orders.models import Refund
 from tests import factories
 from tests.factories import ProductBundle
@@ -237,7 +237,7 @@ async def test_a_parcel_returned_uncollected_refunds_its_lines_once(
         assert (await return_uncollected(job_session)).refunds_notified == 0
 
 
-async def test_a_pickup_code_notice_reaches_the_shop_sender_without_the_code(
+async def test_a_pickup_code_notice_reaches_the_buyer_and_not_the_log(
     client: AsyncTestClient[Litestar], world: World, sent: MemorySender
 ) -> None:
     # when logistics announces a parcel waiting at a point (and a returned one, told by the refund instead)
@@ -246,10 +246,18 @@ async def test_a_pickup_code_notice_reaches_the_shop_sender_without_the_code(
         logistics_notify.Notification("pickup_code", 5, 77, world.buyer.id, "13900000000", "取件码 482913")
     )
     await sender.send(logistics_notify.Notification("parcel_returned", 5, 77, world.buyer.id, "13900000000", "退回"))
-    # then the buyer gets one "ready for pickup" notice carrying ids only
+    # then the buyer gets one "ready for pickup" notice whose message carries the code
     assert [(n.kind, n.user_id, n.order_id, n.data) for n in sent.sent] == [
-        (NotificationKind.READY_FOR_PICKUP, world.buyer.id, 77, {"shipment_id": 5})
+        (NotificationKind.READY_FOR_PICKUP, world.buyer.id, 77, {"shipment_id": 5, "message": "取件码 482913"})
     ]
+    # and the default log sender writes that a message went out, never the message itself
+    assert log_fields(sent.sent[0]) == {
+        "kind": "ready_for_pickup",
+        "user_id": world.buyer.id,
+        "order_id": 77,
+        "withheld": ["message"],
+        "shipment_id": 5,
+    }
 
 
 @pytest.mark.parametrize(("village", "parcels"), [("夏严村", 1), ("不存在村", 0)])

@@ -27,22 +27,33 @@ class Notification:
     kind: NotificationKind
     user_id: int
     order_id: int
-    data: dict[str, Any] = field(default_factory=dict)  # ids and amounts only
+    data: dict[str, Any] = field(default_factory=dict)  # ids, amounts, and the buyer's `message` (never logged)
 
 
 class Sender(Protocol):
     async def send(self, notification: Notification) -> None: ...
 
 
+# What the buyer reads (it may hold a pickup code) and anything personal never reaches the log.
+PRIVATE_FIELDS = frozenset({"message", "text", "code", "pickup_code", "phone", "address", "name"})
+
+
+def log_fields(notification: Notification) -> dict[str, Any]:
+    """What the log sender writes: ids and amounts, and the names (not values) of the private fields."""
+    public = {k: v for k, v in notification.data.items() if k not in PRIVATE_FIELDS}
+    withheld = sorted(k for k in notification.data if k in PRIVATE_FIELDS)
+    return {
+        "kind": notification.kind.value,
+        "user_id": notification.user_id,
+        "order_id": notification.order_id,
+        "withheld": withheld,
+        **public,
+    }
+
+
 class LogSender:
     async def send(self, notification: Notification) -> None:
-        log.info(
-            "notification",
-            kind=notification.kind.value,
-            user_id=notification.user_id,
-            order_id=notification.order_id,
-            **notification.data,
-        )
+        log.info("notification", **log_fields(notification))
 
 
 class MemorySender:
