@@ -20,13 +20,19 @@ from livestream.services.broadcast import live_product_ids
 from search.engine.meili import MeiliEngine
 from search.jobs import LocalIndexer
 from search.services import SearchService
+from shop.db import create_engine, create_session_factory
 
 log = structlog.get_logger(__name__)
 
 
 async def _warm_up(service: SearchService, app: Litestar) -> None:
+    # The warm-up only reads. On SQLite it reads on a deferred (non-locking) connection, so a long rebuild, or one
+    # cancelled at shutdown, never holds the write lock the shop's checkouts need.
+    settings = app.state.settings
+    read_engine = create_engine(settings.db, null_pool=True, sqlite_immediate=False) if settings.db.is_sqlite else None
+    factory = create_session_factory(read_engine) if read_engine is not None else app.state.session_factory
     try:
-        async with app.state.session_factory() as session:
+        async with factory() as session:
             await service.load_synonyms(session)
             primary = getattr(service.products, "primary", service.products)
             if isinstance(primary, MeiliEngine):
@@ -40,6 +46,9 @@ async def _warm_up(service: SearchService, app: Litestar) -> None:
                 await service.reindex(session)
     except Exception as exc:  # search must never stop the app from starting
         log.warning("search.warm_up_failed", error=str(exc))
+    finally:
+        if read_engine is not None:
+            await read_engine.dispose()
 
 
 async def _warm_up_then_follow(service: SearchService, app: Litestar, indexer: LocalIndexer | None) -> None:
