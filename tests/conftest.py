@@ -101,7 +101,11 @@ def make_settings(db_url: str, tmp_path: Path, **env: str) -> Settings:
     os.environ.setdefault("APP_ENV", "test")
     settings = Settings()
     settings.db = DatabaseSettings.model_validate({"DATABASE_URL": db_url, "DATABASE_POOL": "null"})
-    settings.app = settings.app.model_copy(update={"var_dir": tmp_path / "var", "environment": "test"})
+    # No in-process job loops: tests run jobs explicitly, and a loop cancelled at shutdown mid-transaction could
+    # leave SQLite's write lock held for the next test.
+    settings.app = settings.app.model_copy(
+        update={"var_dir": tmp_path / "var", "environment": "test", "inprocess_worker": False}
+    )
     settings.redis = settings.redis.model_copy(update={"url": env.get("REDIS_URL")})
     return settings
 
