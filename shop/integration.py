@@ -5,10 +5,10 @@
 - logistics "parcel returned" → a shop refund of that parcel's lines (centre rules, system actor);
 - logistics "pickup code ready" → the shop's notification sender.
 
-Not connected: the checkout delivery quoter (`shop.checkout.delivery.set_quoter`). The shop's checkout takes a
-free-text address (county/township/village names) and any pickup point id, logistics quotes on region ids and its
-own network; installing it would refuse every checkout whose point is not in the logistics network. Shipments are
-still planned (and re-checked) by logistics when the order is paid.
+- the checkout's delivery quoter ← logistics quotes (`LogisticsQuoter`): a pickup point is judged on the network
+  (full, inactive, no route, shelf life → refused with logistics' reason), a home address's region names are
+  resolved to ids as for shipments and priced from the county fee table. Until the network has a pickup point (a
+  fresh install) it defers to the quoter it replaced. Shipments are still re-checked by logistics when paid.
 
 Everything here runs after the shop's commit; a failure is logged (structlog warning) and never undoes a payment.
 Each handler is idempotent: live figures key on order/refund id, logistics returns the existing shipments of an
@@ -18,7 +18,7 @@ order, and the return refund only refunds what is left on the parcel's lines.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,15 +32,18 @@ from livestream.services import attribution as live_attribution
 from livestream.services.figures import LiveFigures
 from logistics import hooks as logistics_hooks
 from logistics import notify as logistics_notify
-from logistics.models import Shipment
+from logistics.models import LogisticsNode, NodeKind, Shipment
+from logistics.schemas import DeliveryQuote as LogisticsQuote
 from logistics.schemas import DeliveryRequest as LogisticsRequest
 from logistics.schemas import HomeAddress, HomeRequest, PickupRequest, QuoteLine
+from logistics.services.delivery import LogisticsDelivery
 from logistics.services.shipments import create_shipments_for_order
 from shop.accounts.models import Role
 from shop.auth import Caller
 from shop.cart import attribution as cart_attribution
+from shop.checkout import delivery as checkout_delivery
 from shop.db import create_engine, create_session_factory, utcnow
-from shop.errors import Conflict
+from shop.errors import Conflict, InvalidInput
 from shop.notifications import NotificationKind, notify
 from shop.orders import events
 from shop.orders.models import DeliveryMethod, Order, OrderLine
@@ -195,20 +198,28 @@ async def delivery_request(session: AsyncSession, order: Order) -> LogisticsRequ
             return None
         return PickupRequest(pickup_point_id=order.pickup_point_id)
     address: dict[str, Any] = order.address or {}
+    county, township, village = await resolve_regions(session, address)
+    if county is None or township is None or village is None:
+        return None
+    return HomeRequest(home_address(address, county, township, village))
+
+
+async def resolve_regions(session: AsyncSession, address: dict[str, Any]) -> tuple[int | None, int | None, int | None]:
+    """County, township and village ids of a free-text address (None from the first name that is not known)."""
     county = await _region(session, RegionLevel.COUNTY, address.get("county"))
     township = await _region(session, RegionLevel.TOWNSHIP, address.get("township"), county_id=county)
     village = await _region(session, RegionLevel.VILLAGE, address.get("village"), township_id=township)
-    if county is None or township is None or village is None:
-        return None
-    return HomeRequest(
-        HomeAddress(
-            county_id=county,
-            township_id=township,
-            village_id=village,
-            street=str(address.get("detail") or ""),
-            recipient=str(address.get("name") or ""),
-            phone=str(address.get("phone") or ""),
-        )
+    return county, township, village
+
+
+def home_address(address: dict[str, Any], county: int, township: int, village: int) -> HomeAddress:
+    return HomeAddress(
+        county_id=county,
+        township_id=township,
+        village_id=village,
+        street=str(address.get("detail") or ""),
+        recipient=str(address.get("name") or ""),
+        phone=str(address.get("phone") or ""),
     )
 
 
@@ -220,6 +231,62 @@ async def _region(session: AsyncSession, level: RegionLevel, name: Any, **parent
         query = query.where(getattr(Region, column) == value)
     ids = list(await session.scalars(query.limit(2)))
     return ids[0] if len(ids) == 1 else None  # an ambiguous name is not guessed
+
+
+class LogisticsQuoter:
+    """The checkout's delivery quoter on the logistics network; the quoter it replaced while the network has no
+    pickup point. A refusal becomes a 422 (unknown point, bad address) or a 409 naming the delivery field."""
+
+    INPUT_REFUSALS = frozenset({"unknown_point", "address_invalid"})
+
+    def __init__(self, fallback: checkout_delivery.DeliveryQuoter) -> None:
+        self.fallback = fallback
+        self.delivery = LogisticsDelivery()
+
+    async def quote(
+        self,
+        session: AsyncSession,
+        request: checkout_delivery.DeliveryRequest,
+        lines: Sequence[checkout_delivery.QuoteLine],
+    ) -> checkout_delivery.DeliveryQuote:
+        point = select(LogisticsNode.id).where(LogisticsNode.kind == NodeKind.POINT).limit(1)
+        if await session.scalar(point) is None:
+            return await self.fallback.quote(session, request, lines)
+        parcels = [
+            QuoteLine(
+                product_id=ln.product_id,
+                workshop_id=ln.workshop_id,
+                weight_g=ln.weight_g,
+                qty=ln.quantity,
+                shelf_life_days=ln.shelf_life_days,
+            )
+            for ln in lines
+        ]
+        if request.method == "pickup":
+            if request.pickup_point_id is None:
+                raise InvalidInput("Choose a pickup point.", field="delivery.pickup_point_id")
+            got = await self.delivery.quote(session, PickupRequest(pickup_point_id=request.pickup_point_id), parcels)
+            self._refuse(got, "delivery.pickup_point_id")
+            return checkout_delivery.DeliveryQuote(0, request.pickup_point_id, None, got.ready_date)
+        address = dict(request.address or {})
+        ids = await resolve_regions(session, address)
+        for level, found in zip(("county", "township", "village"), ids, strict=True):
+            if found is None:
+                name = str(address.get(level) or "").strip()
+                detail = f"No {level} “{name}” is known in the delivery area." if name else f"Give the {level}."
+                raise InvalidInput(detail, field=f"delivery.address.{level}")
+        county, township, village = ids
+        assert county is not None and township is not None and village is not None
+        home = HomeRequest(home_address(address, county, township, village))
+        got = await self.delivery.quote(session, home, parcels)
+        self._refuse(got, "delivery.address")
+        return checkout_delivery.DeliveryQuote(got.shipping_fen, None, address, got.ready_date)
+
+    def _refuse(self, got: LogisticsQuote, field: str) -> None:
+        if got.ok:
+            return
+        error = InvalidInput if got.reason_code in self.INPUT_REFUSALS else Conflict
+        raise error(got.reason or "Delivery refused.", field=field, extra={"reason": got.reason_code})
 
 
 class ReturnRefundHook:
@@ -275,6 +342,7 @@ class PickupNoticeSender:
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     bridge = OrderEventBridge(app)
     previous = (cart_attribution.get_resolver(), logistics_hooks.get_return_hook(), logistics_notify.get_sender())
+    previous_quoter = checkout_delivery.get_quoter()
     settings = app.state.settings
     reader = create_engine(settings.db, sqlite_immediate=False) if settings.db.is_sqlite else None
     read_sessions = create_session_factory(reader) if reader is not None else app.state.session_factory
@@ -283,6 +351,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     events.subscribe(events.ORDER_REFUNDED, bridge.on_refunded)
     logistics_hooks.set_return_hook(ReturnRefundHook(app))
     logistics_notify.set_sender(PickupNoticeSender())
+    checkout_delivery.set_quoter(LogisticsQuoter(previous_quoter))
     try:
         yield
     finally:
@@ -291,5 +360,6 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         cart_attribution.set_resolver(previous[0])
         logistics_hooks.set_return_hook(previous[1])
         logistics_notify.set_sender(previous[2])
+        checkout_delivery.set_quoter(previous_quoter)
         if reader is not None:
             await reader.dispose()
