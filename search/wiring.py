@@ -21,6 +21,7 @@ from search.engine.meili import MeiliEngine
 from search.jobs import LocalIndexer
 from search.services import SearchService
 from shop.db import create_engine, create_session_factory
+from shop.settings import DatabaseSettings
 
 log = structlog.get_logger(__name__)
 
@@ -28,9 +29,15 @@ log = structlog.get_logger(__name__)
 async def _warm_up(service: SearchService, app: Litestar) -> None:
     # The warm-up only reads. On SQLite it reads on a deferred (non-locking) connection, so a long rebuild, or one
     # cancelled at shutdown, never holds the write lock the shop's checkouts need.
-    settings = app.state.settings
-    read_engine = create_engine(settings.db, null_pool=True, sqlite_immediate=False) if settings.db.is_sqlite else None
-    factory = create_session_factory(read_engine) if read_engine is not None else app.state.session_factory
+    factory = app.state.session_factory
+    bind = factory.kw.get("bind")
+    read_engine = None
+    if bind is not None and bind.dialect.name == "sqlite":
+        url = bind.url.render_as_string(hide_password=False)
+        read_engine = create_engine(
+            DatabaseSettings.model_validate({"DATABASE_URL": url}), null_pool=True, sqlite_immediate=False
+        )
+        factory = create_session_factory(read_engine)
     try:
         async with factory() as session:
             await service.load_synonyms(session)
