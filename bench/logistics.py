@@ -15,7 +15,6 @@ import json
 import os
 import random
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,26 +36,14 @@ from logistics.services.dispatch import plan_day
 from shop.cli import migrate_to
 from shop.db import create_engine, create_session_factory
 from shop.settings import DatabaseSettings
+from shop.threads import run_in_thread
 
 COUNTIES, TOWNSHIPS_PER_COUNTY, POINTS_PER_TOWNSHIP, WORKSHOPS_PER_COUNTY = 10, 10, 20, 10
 DAY = dt.date(2026, 11, 26)  # a Thursday
 CHUNK = 5_000
 
 
-def _in_thread(fn: Any, *args: Any) -> None:
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            fn(*args)
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
+_in_thread = run_in_thread
 
 
 async def _bulk(engine: AsyncEngine, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -7,11 +7,9 @@ over both backends. Each backend's database is migrated once per test session an
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -24,26 +22,13 @@ from shop.app import create_app
 from shop.cli import migrate_to
 from shop.db import create_engine, create_session_factory
 from shop.settings import DatabaseSettings, Settings
+from shop.threads import run_in_thread
 from tests.pg import PG_ADMIN_DSN, create_database, drop_database, postgres_available
 
 BACKENDS = ["sqlite", "postgresql"]
 
 
-def _run_in_thread(fn: Any, *args: Any) -> None:
-    """Alembic's env runs its own event loop; keep it off the test loop."""
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            fn(*args)
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
+_run_in_thread = run_in_thread  # Alembic's env runs its own event loop; keep it off the test loop
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import threading
 
 import asyncpg
+
+from shop.threads import run_in_thread
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -26,19 +27,7 @@ async def _admin(sql: str) -> None:
 
 def _run(coro: object) -> None:
     """Run on a private loop in a thread, so it works whether or not the caller's loop is running."""
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(coro)  # type: ignore[arg-type]
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
+    run_in_thread(asyncio.run, coro)
 
 
 def postgres_available() -> bool:
