@@ -76,6 +76,14 @@ async def empty_database(url: str) -> None:
                 for name in reversed(tables):
                     await conn.execute(text(f'DELETE FROM "{name}"'))
             else:
+                # A connection the previous test left behind (a task cancelled mid-query, a client dropped without
+                # close) can still hold share locks here: end it first, so TRUNCATE never waits on or deadlocks with it.
+                await conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
                 joined = ", ".join(f'"{name}"' for name in tables)
                 await conn.execute(text(f"TRUNCATE TABLE {joined} RESTART IDENTITY CASCADE"))
     finally:
