@@ -27,8 +27,11 @@ from shop.logging import configure_logging
 from shop.middleware import request_context_middleware
 from shop.openapi import document_errors
 from shop.settings import Settings, get_settings
+from shop.web.csrf import csrf_middleware
+from shop.web.templating import template_config
 
 log = structlog.get_logger(__name__)
+LOGIN_PATHS = frozenset({"/api/auth/login", "/login"})
 
 # Each bounded context exposes `route_handlers` in its controllers module and may expose `lifespan(app)`
 # (an async context manager started with the app) in `<context>.wiring`. Listed here so the app stays explicit.
@@ -45,6 +48,7 @@ CONTROLLER_MODULES = [
     "shop.payments.controllers",
     "shop.vouchers.controllers",
     "shop.benefits.controllers",
+    "shop.web.controllers",
 ]
 WIRING_MODULES: list[str] = [
     "livestream.wiring",
@@ -97,7 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.app.login_rate_per_minute),
         store="rate_limit",
-        check_throttle_handler=lambda request: request.url.path == "/api/auth/login",
+        check_throttle_handler=lambda request: request.method == "POST" and request.url.path in LOGIN_PATHS,
         exclude_opt_key="no_rate_limit",
     )
     return Litestar(
@@ -109,10 +113,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[build_channels(settings, redis)],
         middleware=[
             request_context_middleware,
+            csrf_middleware,
             DefineMiddleware(OptionalJWTAuthMiddleware, exclude=["^/schema"]),
             rate_limit.middleware,
         ],
         exception_handlers=exception_handlers,
+        template_config=template_config(),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         openapi_config=OpenAPIConfig(
             title="Workshop Sales Hub API (共富工坊销售平台)",

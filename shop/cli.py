@@ -20,6 +20,10 @@ console = Console(stderr=True)
 CONTEXT_COMMANDS: list[str] = ["livestream.cli", "search.cli", "logistics.cli", "shop.orders.cli", "shop.benefits.cli"]
 
 
+# Each context's demo data (`async def load_demo(session) -> summary`), loaded in order after catalogue and accounts.
+DEMO_MODULES: list[str] = []
+
+
 def alembic_config(database_url: str | None = None) -> Config:
     config = Config(str(BASE_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(BASE_DIR / "migrations"))
@@ -82,6 +86,10 @@ async def _seed(demo: bool, synthetic: int | None, random_seed: int) -> None:
             async with factory() as session:
                 summary = await load_demo(session)
             console.print(f"[green]Demo data loaded:[/] {summary}")
+            for name in DEMO_MODULES:
+                async with factory() as session:
+                    loaded = await importlib.import_module(name).load_demo(session)
+                console.print(f"[green]{name}:[/] {loaded}")
         if synthetic:
             from rich.progress import Progress
 

@@ -62,16 +62,27 @@ def error_body(
     return body
 
 
-def _json(status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+def _json(
+    status_code: int,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
+    request: Request[Any, Any, Any] | None = None,
+) -> Response[Any]:
+    if request is not None:
+        # A person at a page gets a page (or the log-in form), not JSON; the import is late because pages import us.
+        from shop.web.errors import is_page_request, page_error
+
+        if is_page_request(request):
+            return page_error(request, status_code, str(body.get("detail", "")))
     return Response(content=body, status_code=status_code, media_type=MediaType.JSON, headers=headers)
 
 
-def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     errors = [{"field": exc.field, "message": exc.detail}] if exc.field else []
-    return _json(exc.status_code, error_body(exc.status_code, exc.detail, errors, **exc.extra))
+    return _json(exc.status_code, error_body(exc.status_code, exc.detail, errors, **exc.extra), request=request)
 
 
-def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors = []
     for item in exc.extra or []:
         if isinstance(item, dict):
@@ -85,19 +96,19 @@ def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException
     return _json(exc.status_code, error_body(exc.status_code, exc.detail, errors))
 
 
-def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     headers = dict(exc.headers or {})
     if isinstance(exc, NotAuthorizedException):
         headers.setdefault("WWW-Authenticate", "Bearer")
-    return _json(exc.status_code, error_body(exc.status_code, exc.detail), headers=headers)
+    return _json(exc.status_code, error_body(exc.status_code, exc.detail), headers=headers, request=request)
 
 
-def integrity_error_handler(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
+def integrity_error_handler(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
     log.info("integrity_conflict", error=str(exc.orig)[:200])
     return _json(409, error_body(409, "The change conflicts with existing data (duplicate or still referenced)."))
 
 
-def database_unavailable_handler(_: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+def database_unavailable_handler(_: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
         log.warning("database_unavailable", error=str(exc.orig)[:200])
         return _json(503, error_body(503, "The database is unavailable; please retry shortly."), {"Retry-After": "2"})
@@ -105,16 +116,16 @@ def database_unavailable_handler(_: Request[Any, Any, Any], exc: DBAPIError) -> 
     return _json(500, error_body(500, "Internal server error"))
 
 
-def connection_error_handler(_: Request[Any, Any, Any], exc: OSError) -> Response[dict[str, Any]]:
+def connection_error_handler(_: Request[Any, Any, Any], exc: OSError) -> Response[Any]:
     log.warning("dependency_unavailable", error=str(exc)[:200])
     return _json(
         503, error_body(503, "A service the hub depends on is unavailable; please retry shortly."), {"Retry-After": "2"}
     )
 
 
-def internal_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled_error", error_type=type(exc).__name__)
-    return _json(HTTP_500_INTERNAL_SERVER_ERROR, error_body(500, "Internal server error"))
+    return _json(HTTP_500_INTERNAL_SERVER_ERROR, error_body(500, "Internal server error"), request=request)
 
 
 exception_handlers: dict[Any, Any] = {
