@@ -8,7 +8,6 @@ process on a free port; every test gets a fresh browser context (no shared cooki
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -136,10 +135,10 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
             server.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser(live_hub: LiveHub) -> Iterator[Browser]:
-    user_data = Path(os.environ.get("TMPDIR", "/tmp")) / f"hub-chromium-{os.getpid()}"
-    shutil.rmtree(user_data, ignore_errors=True)
+    """Chromium for one test. Playwright's sync API marks an event loop as running in this thread while it lives,
+    so it must end with the test: the async tests this xdist worker runs next need the thread's loop free."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield chromium
