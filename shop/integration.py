@@ -3,7 +3,8 @@
 - cart attribution ← livestream share codes (`livestream.services.attribution.resolve`);
 - "order paid" / "order refunded" → livestream live figures, and "order paid" → logistics shipments;
 - logistics "parcel returned" → a shop refund of that parcel's lines (centre rules, system actor);
-- logistics "pickup code ready" → the shop's notification sender.
+- logistics "pickup code ready" → the shop's notification sender;
+- logistics parcel progress (at the pickup point, collected) → the order's fulfilment status (`ParcelProgress`).
 
 - the checkout's delivery quoter ← logistics quotes (`LogisticsQuoter`): a pickup point is judged on the network
   (full, inactive, no route, shelf life → refused with logistics' reason), a home address's region names are
@@ -32,23 +33,25 @@ from livestream.services import attribution as live_attribution
 from livestream.services.figures import LiveFigures
 from logistics import hooks as logistics_hooks
 from logistics import notify as logistics_notify
-from logistics.models import LogisticsNode, NodeKind, Shipment
+from logistics.models import LogisticsNode, NodeKind, Shipment, ShipmentStatus
 from logistics.schemas import DeliveryQuote as LogisticsQuote
 from logistics.schemas import DeliveryRequest as LogisticsRequest
 from logistics.schemas import HomeAddress, HomeRequest, PickupRequest, QuoteLine
 from logistics.services.delivery import LogisticsDelivery
 from logistics.services.shipments import create_shipments_for_order
+from shop import audit
 from shop.accounts.models import Role
 from shop.auth import Caller
 from shop.cart import attribution as cart_attribution
 from shop.checkout import delivery as checkout_delivery
 from shop.db import create_engine, create_session_factory, utcnow
-from shop.errors import Conflict, InvalidInput
+from shop.errors import Conflict, InvalidInput, NotFound
 from shop.notifications import NotificationKind, notify
-from shop.orders import events
-from shop.orders.models import DeliveryMethod, Order, OrderLine
+from shop.orders import events, states
+from shop.orders.models import DeliveryMethod, Order, OrderLine, OrderStatus
 from shop.orders.refunds import RefundService
 from shop.orders.schemas import RefundIn, RefundLineIn
+from shop.orders.services import load_order
 
 log = structlog.get_logger(__name__)
 
@@ -322,11 +325,89 @@ class ReturnRefundHook:
                 )
 
 
+# The pickup path an order walks as its parcels move; each step is recorded, none is skipped silently.
+PICKUP_PATH = (
+    OrderStatus.PAID,
+    OrderStatus.PACKED,
+    OrderStatus.SHIPPED,
+    OrderStatus.READY_FOR_PICKUP,
+    OrderStatus.COLLECTED,
+)
+
+
+def parcels_target(statuses: Sequence[ShipmentStatus]) -> OrderStatus | None:
+    """Where a pickup order stands given its parcels (returned ones are refunded and do not count)."""
+    live = [s for s in statuses if s is not ShipmentStatus.RETURNED]
+    if not live:
+        return None
+    if all(s is ShipmentStatus.COLLECTED for s in live):
+        return OrderStatus.COLLECTED
+    if all(s in (ShipmentStatus.AWAITING_PICKUP, ShipmentStatus.COLLECTED) for s in live):
+        return OrderStatus.READY_FOR_PICKUP
+    if any(s is not ShipmentStatus.CREATED for s in live):
+        return OrderStatus.SHIPPED
+    return None
+
+
+class ParcelProgress:
+    """Moves a pickup order forward when its parcels do: all at the point → 待取件, all collected → 已取件.
+
+    Idempotent (an order already there, or further on, is left alone) and one transaction under the order's row lock,
+    so two parcels arriving together move it once."""
+
+    def __init__(self, app: Litestar) -> None:
+        self.app = app
+
+    async def follow(self, order_id: int) -> None:
+        recorded: list[events.OrderEvent] = []
+        async with self.app.state.session_factory() as session:
+            try:
+                order = await load_order(session, order_id, lock=True)
+            except NotFound:
+                return
+            statuses = (await session.scalars(select(Shipment.status).where(Shipment.order_id == order_id))).all()
+            target = parcels_target(statuses) if order.delivery_method is DeliveryMethod.PICKUP else None
+            partial = order.status is OrderStatus.PARTIALLY_REFUNDED
+            current = order.fulfilment_status if partial else order.status
+            if target is None or current not in PICKUP_PATH or PICKUP_PATH.index(current) >= PICKUP_PATH.index(target):
+                await session.rollback()
+                return
+            for step in PICKUP_PATH[PICKUP_PATH.index(current) + 1 : PICKUP_PATH.index(target) + 1]:
+                before = order.fulfilment_status if partial else order.status
+                if partial:  # a partly refunded order keeps that status; its fulfilment carries on
+                    order.fulfilment_status = step
+                else:
+                    states.move(order, step)
+                audit.record(
+                    session,
+                    actor_id=None,
+                    action="status",
+                    entity="order",
+                    entity_id=order.id,
+                    changes={"status": [before.value, step.value], "note": "包裹进度"},
+                )
+                change = {"from": before.value, "to": step.value}
+                event = events.OrderEvent(events.ORDER_STATUS_CHANGED, order.id, order.buyer_id, change)
+                recorded.append(events.record(session, event))
+            await session.commit()
+        await events.dispatch(recorded)
+
+
 class PickupNoticeSender:
-    """Logistics notices → the shop's sender. The buyer's message carries the pickup code (取件码) — it is how the
-    buyer learns it; the default log sender never writes the message, only that one was sent."""
+    """Logistics notices → the shop's sender and the order's status.
+
+    The buyer's message carries the pickup code (取件码) — it is how the buyer learns it; the default log sender never
+    writes the message, only that one was sent."""
+
+    def __init__(self, progress: ParcelProgress | None = None) -> None:
+        self.progress = progress
 
     async def send(self, notification: logistics_notify.Notification) -> None:
+        if self.progress is not None and notification.kind in ("pickup_code", "collected"):
+            try:
+                await self.progress.follow(notification.order_id)
+            except Exception:  # the parcel's move is committed; the order catches up on its next parcel event
+                log.warning("integration_order_progress_failed", order_id=notification.order_id, exc_info=True)
         if notification.kind != "pickup_code" or notification.user_id is None:
             return  # a returned parcel is told through the refund's own notification
         await notify(
@@ -350,7 +431,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     events.subscribe(events.ORDER_PAID, bridge.on_paid)
     events.subscribe(events.ORDER_REFUNDED, bridge.on_refunded)
     logistics_hooks.set_return_hook(ReturnRefundHook(app))
-    logistics_notify.set_sender(PickupNoticeSender())
+    logistics_notify.set_sender(PickupNoticeSender(ParcelProgress(app)))
     checkout_delivery.set_quoter(LogisticsQuoter(previous_quoter))
     try:
         yield

@@ -23,6 +23,7 @@ from logistics.hooks import get_return_hook
 from logistics.models import DeliveryMode, LogisticsNode, Shipment, ShipmentStatus
 from logistics.services.returns import return_uncollected
 from shop.accounts.models import Role, User
+from shop.audit import AuditEntry
 from shop.db import utcnow
 from shop.ledger.models import LedgerEntry
 from shop.notifications import MemorySender, NotificationKind, log_fields, set_sender
@@ -309,3 +310,56 @@ async def test_home_delivery_becomes_a_home_parcel_to_the_named_village(
     assert [(s.mode, s.village_id, s.recipient_name, s.street) for s in found] == [
         (DeliveryMode.HOME, w.net.village.id, "李四", "夏严村 12 号")
     ]
+
+
+async def test_a_pickup_order_follows_its_parcel_to_ready_and_collected(
+    client: AsyncTestClient[Litestar], session: AsyncSession, world: World, sent: MemorySender
+) -> None:
+    w = world
+    order = await paid_pickup_order(client, w, quantity=1)
+    parcel = (await fetch(session, select(Shipment).where(Shipment.order_id == order["id"])))[0]
+    parcel = await session.get(Shipment, parcel.id)
+    assert parcel is not None
+    # given the parcel reached its point with code 654321 (as the batch arrival commits it)
+    parcel.status, parcel.arrived_at, parcel.pickup_code = ShipmentStatus.AWAITING_PICKUP, utcnow(), "654321"
+    await session.commit()
+    notice = logistics_notify.Notification("pickup_code", parcel.id, order["id"], w.buyer.id, "", "取件码 654321")
+    # when logistics announces it, twice (a retried send)
+    await logistics_notify.get_sender().send(notice)
+    await logistics_notify.get_sender().send(notice)
+    # then the order is ready for pickup, having walked packed and shipped once each
+    r = await client.get(f"/api/orders/{order['id']}", headers=w.h(w.buyer))
+    assert r.json()["status"] == "ready_for_pickup"
+    steps = await fetch(
+        session,
+        select(AuditEntry.changes)
+        .where(AuditEntry.entity == "order", AuditEntry.entity_id == order["id"])
+        .order_by(AuditEntry.id),
+    )
+    moved = [c["status"] for c in steps if c and c.get("note") == "包裹进度"]
+    assert moved == [["paid", "packed"], ["packed", "shipped"], ["shipped", "ready_for_pickup"]]
+    # when the buyer collects it with the code at the point
+    r = await client.post(
+        f"/api/logistics/points/{parcel.pickup_point_id}/parcels/{parcel.id}/collect",
+        json={"code": "654321"},
+        headers=w.h(w.admin),
+    )
+    assert r.status_code == 200, r.text
+    # then the order is collected
+    r = await client.get(f"/api/orders/{order['id']}", headers=w.h(w.buyer))
+    assert r.json()["status"] == "collected"
+
+
+async def test_an_order_with_a_parcel_still_travelling_is_not_ready(
+    client: AsyncTestClient[Litestar], session: AsyncSession, world: World
+) -> None:
+    w = world
+    order = await paid_pickup_order(client, w, quantity=1)
+    parcel = (await fetch(session, select(Shipment).where(Shipment.order_id == order["id"])))[0]
+    # when a notice arrives while the parcel is still only created (no move yet)
+    await logistics_notify.get_sender().send(
+        logistics_notify.Notification("pickup_code", parcel.id, order["id"], w.buyer.id, "", "")
+    )
+    # then the order stays paid
+    r = await client.get(f"/api/orders/{order['id']}", headers=w.h(w.buyer))
+    assert r.json()["status"] == "paid"

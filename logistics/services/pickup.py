@@ -190,6 +190,12 @@ async def verify_code(
     session.add(ShipmentEvent(shipment_id=shipment.id, at=now, kind="collected", node_id=point_id))
     audit.record(session, actor_id=caller.id, action="collect", entity="logistics_shipment", entity_id=shipment.id)
     await session.commit()
+    # After commit, like the arrival notice: the shop moves the order on (已取件); a failed send never undoes it.
+    notice = Notification("collected", shipment.id, shipment.order_id, shipment.buyer_user_id, "", "包裹已取走。")
+    try:
+        await get_sender().send(notice)
+    except Exception:
+        log.warning("logistics_notification_failed", shipment_id=shipment.id, exc_info=True)
     return PickupResult(shipment.id, shipment.status, shipment.collected_at)
 
 

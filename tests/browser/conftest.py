@@ -114,7 +114,7 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
             stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240  # a loaded 2-core CI machine seeds slowly
     while True:
         try:
             if httpx.get(base_url + "/health/ready", timeout=2).status_code == 200:
