@@ -284,3 +284,19 @@ async def test_another_buyers_order_page_is_a_404(client: AsyncTestClient[Litest
     await page_login(client, shop.other_buyer.username, token)
     response = await client.get(f"/orders/{placed.json()['id']}", headers=PAGE)
     assert response.status_code == 404
+
+
+async def test_without_stripe_only_the_offline_payment_is_offered(
+    client: AsyncTestClient[Litestar], session: AsyncSession
+) -> None:
+    # given a hub without a Stripe account and a buyer with something in the cart
+    world = await given_a_shop_with_a_pickup_point(session)
+    shop = world.shop
+    token = csrf_of((await client.get("/", headers=PAGE)).text)
+    await page_login(client, shop.buyer.username, token)
+    await client.post("/cart/lines", data={"_csrf": token, "variant_id": str(shop.tea.variant.id)}, headers=PAGE)
+    # then checkout offers the offline payment only, and the online-payment page does not exist
+    form = await client.get("/checkout", headers=PAGE)
+    assert 'id="pay-offline"' in form.text and 'id="pay-stripe"' not in form.text
+    paid = await client.post("/orders/1/pay", data={"_csrf": token}, headers=PAGE)
+    assert paid.status_code == 404

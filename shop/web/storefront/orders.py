@@ -16,6 +16,7 @@ from shop.errors import DomainError, NotFound
 from shop.orders.models import OrderStatus
 from shop.orders.receipts import ReceiptService
 from shop.orders.services import OrderService
+from shop.payments.services import PaymentService
 from shop.settings import Settings
 from shop.web.storefront.views import FORM, login_redirect, page_filters, pages
 from shop.web.templating import render, set_language
@@ -103,4 +104,24 @@ async def order_cancel(
     return Redirect(f"/orders/{order_id}?cancelled=1", status_code=303)
 
 
-route_handlers = [orders_page, order_page, order_cancel]
+@post("/orders/{order_id:int}/pay", opt=PUBLIC, include_in_schema=False, status_code=200)
+async def order_pay(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    settings: Settings,
+    optional_caller: Caller | None,
+    order_id: int,
+) -> Response[Any]:
+    """Pay online: the payment service makes (or returns) the order's PaymentIntent; Stripe.js confirms it."""
+    if optional_caller is None:
+        return Redirect(f"/login?next=/orders/{order_id}", status_code=303)
+    if not settings.stripe.enabled:
+        raise NotFound("Online payment is not offered here.")
+    # One key per order: pressing "pay" again shows the same PaymentIntent instead of making another.
+    payment = await PaymentService(db_session, settings).start_stripe(optional_caller, order_id, f"page-pay-{order_id}")
+    return render(
+        request, "storefront/pay.html", payment=payment, return_url=f"{settings.app.base_url}/orders/{order_id}"
+    )
+
+
+route_handlers = [orders_page, order_page, order_cancel, order_pay]
