@@ -49,6 +49,7 @@ CONTROLLER_MODULES = [
     "shop.vouchers.controllers",
     "shop.benefits.controllers",
     "shop.web.controllers",
+    "shop.web.storefront.controllers",
 ]
 WIRING_MODULES: list[str] = [
     "livestream.wiring",

@@ -17,6 +17,7 @@ from shop.auth import PUBLIC, SESSION_COOKIE
 from shop.errors import Unauthorized
 from shop.settings import Settings
 from shop.web.i18n import gettext as _
+from shop.web.storefront.cart import merge_at_login
 from shop.web.templating import render, set_language, static_router
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -63,7 +64,10 @@ async def login_submit(
         set_language(request)
         error = _("用户名或密码不对，请再试一次。")
         return render(request, "login.html", status_code=401, next=target, username=username, error=error)
-    return Redirect(target, status_code=303, cookies=[session_cookie(token.access_token, token.expires_in, settings)])
+    # The anonymous cart (hub_cart cookie) joins the buyer's cart now, so it is there at checkout.
+    cart_cookies = await merge_at_login(db_session, request, token.user.id)
+    cookies = [session_cookie(token.access_token, token.expires_in, settings), *cart_cookies]
+    return Redirect(target, status_code=303, cookies=cookies)
 
 
 @post("/logout", opt=PUBLIC, include_in_schema=False, status_code=303)
