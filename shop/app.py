@@ -49,6 +49,7 @@ CONTROLLER_MODULES = [
     "shop.vouchers.controllers",
     "shop.benefits.controllers",
     "shop.web.controllers",
+    "shop.web.kiosk.controllers",
 ]
 WIRING_MODULES: list[str] = [
     "livestream.wiring",
