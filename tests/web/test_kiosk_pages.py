@@ -4,7 +4,9 @@ else, and the kiosk cart is handed to a phone by a QR code and forgotten when th
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from pathlib import Path
 
 import pytest
 from litestar import Litestar
@@ -20,7 +22,9 @@ from shop.cart.models import Cart, CartLine
 from shop.settings import Settings
 from tests import factories as f
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # page handlers: one backend suffices
+SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # page handlers: one backend suffices
+TEMPLATES = Path(__file__).resolve().parents[2] / "shop" / "web" / "templates" / "kiosk"
+LOCALE = Path(__file__).resolve().parents[2] / "shop" / "web" / "locale" / "en"
 
 
 def device_token(user: User, settings: Settings, days: int = 365) -> str:
@@ -39,6 +43,7 @@ async def activated(client: AsyncTestClient[Litestar], session: AsyncSession, se
     return kiosk
 
 
+@SQLITE
 async def test_an_unactivated_screen_gets_a_plain_not_activated_page(client: AsyncTestClient[Litestar]) -> None:
     # when a screen without the device cookie opens the kiosk (as a browser would)
     response = await client.get("/kiosk", headers={"accept": "text/html"}, follow_redirects=False)
@@ -52,6 +57,7 @@ async def test_an_unactivated_screen_gets_a_plain_not_activated_page(client: Asy
         assert (await client.get(path)).status_code == 401, path
 
 
+@SQLITE
 async def test_a_forged_or_expired_token_in_the_cookie_is_refused(
     client: AsyncTestClient[Litestar], session: AsyncSession, settings: Settings
 ) -> None:
@@ -65,6 +71,7 @@ async def test_a_forged_or_expired_token_in_the_cookie_is_refused(
         assert "设备令牌无效或已过期" in response.text
 
 
+@SQLITE
 async def test_a_buyers_token_in_the_kiosk_cookie_is_refused(
     client: AsyncTestClient[Litestar], session: AsyncSession, settings: Settings
 ) -> None:
@@ -80,6 +87,7 @@ async def test_a_buyers_token_in_the_kiosk_cookie_is_refused(
         assert "这个令牌不属于展厅终端账号" in response.text
 
 
+@SQLITE
 async def test_activating_with_a_buyers_token_sets_no_cookie(
     client: AsyncTestClient[Litestar], session: AsyncSession, settings: Settings
 ) -> None:
@@ -91,6 +99,7 @@ async def test_activating_with_a_buyers_token_sets_no_cookie(
     assert (await client.get("/kiosk/activate")).status_code == 401  # no token at all
 
 
+@SQLITE
 async def test_activation_stores_the_device_token_in_a_strict_httponly_cookie_and_opens_the_kiosk(
     client: AsyncTestClient[Litestar], session: AsyncSession, settings: Settings
 ) -> None:
@@ -116,6 +125,7 @@ async def test_activation_stores_the_device_token_in_a_strict_httponly_cookie_an
         assert page.headers["cache-control"] == "no-store"
 
 
+@SQLITE
 async def test_a_disabled_kiosk_account_no_longer_opens_the_kiosk(
     client: AsyncTestClient[Litestar], session: AsyncSession, settings: Settings
 ) -> None:
@@ -128,6 +138,7 @@ async def test_a_disabled_kiosk_account_no_longer_opens_the_kiosk(
     assert (await client.get("/kiosk")).status_code == 403
 
 
+@SQLITE
 async def test_the_kiosk_token_grants_nothing_outside_the_kiosk(
     client: AsyncTestClient[Litestar], session: AsyncSession, settings: Settings
 ) -> None:
@@ -141,6 +152,7 @@ async def test_the_kiosk_token_grants_nothing_outside_the_kiosk(
         assert response.status_code == 401, path
 
 
+@SQLITE
 async def test_a_product_shows_a_qr_code_that_opens_it_on_a_phone(
     client: AsyncTestClient[Litestar], session: AsyncSession, settings: Settings
 ) -> None:
@@ -166,6 +178,7 @@ async def test_a_product_shows_a_qr_code_that_opens_it_on_a_phone(
     assert "找不到这个页面" in missing.text
 
 
+@SQLITE
 async def test_the_kiosk_cart_is_handed_to_a_phone_and_forgotten_at_reset(
     client: AsyncTestClient[Litestar], session: AsyncSession, settings: Settings
 ) -> None:
@@ -215,6 +228,7 @@ async def test_the_kiosk_cart_is_handed_to_a_phone_and_forgotten_at_reset(
     assert [ln["quantity"] for ln in on_phone.json()["lines"]] == [2]
 
 
+@SQLITE
 async def test_quantities_change_and_zero_removes_the_line(
     client: AsyncTestClient[Litestar], session: AsyncSession, settings: Settings
 ) -> None:
@@ -238,3 +252,19 @@ async def test_quantities_change_and_zero_removes_the_line(
     await session.commit()
     await client.post(f"/kiosk/cart/lines/{line_id}", data={"quantity": "0", "_csrf": csrf})
     assert await session.scalar(select(CartLine.id)) is None
+
+
+def test_every_kiosk_text_has_an_english_translation() -> None:
+    # given the Chinese source texts of the kiosk's templates
+    texts = {
+        m.group(2)
+        for path in TEMPLATES.glob("*.html")
+        for m in re.finditer(r"""_\(\s*(["'])(.*?)\1""", path.read_text(encoding="utf-8"))
+    }
+    texts |= {"劳务", "保底收购", "入股分红"}  # the benefit models, translated through a variable
+    english = {
+        **json.loads((LOCALE / "common.json").read_text("utf-8")),
+        **json.loads((LOCALE / "kiosk.json").read_text("utf-8")),
+    }
+    # then each has an English text
+    assert sorted(t for t in texts if not english.get(t)) == []

@@ -111,7 +111,7 @@
   }
   function connect() {
     var path = body.getAttribute("data-live-socket");
-    if (!path || !("WebSocket" in window)) return;
+    if (!path || typeof window.WebSocket !== "function") return;  // no sockets here: htmx polling carries on
     var socket;
     try {
       socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + path);
