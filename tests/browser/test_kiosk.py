@@ -237,6 +237,9 @@ def test_the_live_strip_shows_a_sessions_sales_change_after_a_paid_order_without
         total = 2 * variant["price_fen"]
         expect(card.locator('[data-figure="gmv_fen"]')).to_have_text(f"¥{total // 100}.{total % 100:02d}")
         assert page.evaluate("window.__sameScreen") == "not reloaded"
+        # And the month's leaderboard on the same screen follows (refreshed a few seconds after the sales)
+        expect(page.locator("#live-board .leaderboard").first).to_contain_text("展厅村播阿美", timeout=15_000)
+        assert page.evaluate("window.__sameScreen") == "not reloaded"
         # And the live page shows the session with the month's leaderboard
         page.get_by_role("link", name="直播", exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text("直播带货")

@@ -119,7 +119,14 @@ async def test_activation_stores_the_device_token_in_a_strict_httponly_cookie_an
     assert "Path=/kiosk" in cookie
     assert re.search(r"Max-Age=3153\d{4}", cookie)  # as long as the token lives (365 days)
     # and from then on the kiosk's pages open
-    for path in ("/kiosk", "/kiosk/brands", "/kiosk/workshops", "/kiosk/live", "/kiosk/live/strip", "/kiosk/search"):
+    for path in (
+        "/kiosk",
+        "/kiosk/brands",
+        "/kiosk/workshops",
+        "/kiosk/live",
+        "/kiosk/live/strip",
+        "/kiosk/live/board",
+    ):
         page = await client.get(path)
         assert page.status_code == 200, path
         assert page.headers["cache-control"] == "no-store"

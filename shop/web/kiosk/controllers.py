@@ -217,6 +217,14 @@ class KioskController(Controller):
         sessions = await views.live_now(db_session, request.app, settings.app.base_url)
         return kiosk_render(request, "kiosk/_live_strip.html", live=sessions)
 
+    @get("/live/board", opt=PUBLIC)
+    async def live_board(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+    ) -> Template:
+        """Upcoming sessions and the month's leaderboard alone: htmx refreshes them on a screen left on all day."""
+        board = await views.live_board(db_session, request.app, settings.app.base_url)
+        return kiosk_render(request, "kiosk/_board.html", board=board)
+
     # ---- the kiosk cart -----------------------------------------------------------------------------------------
     @get("/cart", opt=PUBLIC)
     async def cart(self, request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings) -> Template:

@@ -88,6 +88,14 @@
       if (window.htmx) window.htmx.trigger(body, "kiosk:live-changed");
     }, 250);
   }
+  var boardTimer = null;
+  function refreshBoard() {  // sales moved the leaderboard: refresh it at most every few seconds, not per order
+    if (boardTimer || !document.getElementById("live-board")) return;
+    boardTimer = setTimeout(function () {
+      boardTimer = null;
+      if (window.htmx) window.htmx.trigger(body, "kiosk:board-changed");
+    }, 3000);
+  }
   function setFigure(card, name, value) {
     var el = card.querySelector('[data-figure="' + name + '"]');
     if (!el || value === undefined || String(value) === el.getAttribute("data-value")) return;
@@ -105,8 +113,10 @@
       setFigure(card, "gmv_fen", message.gmv_fen);
       setFigure(card, "orders", message.orders);
       setFigure(card, "viewers", message.viewers);
+      refreshBoard();
     } else {
       refreshStrip();  // status (went live, ended) or the pinned product changed
+      refreshBoard();
     }
   }
   function connect() {
