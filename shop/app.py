@@ -50,6 +50,7 @@ CONTROLLER_MODULES = [
     "shop.benefits.controllers",
     "shop.web.controllers",
     "shop.web.storefront.controllers",
+    "shop.web.kiosk.controllers",
 ]
 WIRING_MODULES: list[str] = [
     "livestream.wiring",
