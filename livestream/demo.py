@@ -87,14 +87,14 @@ SESSIONS = (
     ),
     SessionSpec("streamer_xiaoli", VILLAGE_STUDIO, "上坪村甘蔗地里的直播", -3, "19:00", 90, ("ZWH-01-1",), 54, 230),
     SessionSpec(
-        "streamer_ahua", CENTRE_STUDIO, "山里好物年货节预热", -2, "14:00", 120, ("SYYH-01-1", "CJP-01-1"), 120, 640
+        "streamer_ahua", CENTRE_STUDIO, "山里好物年货节预热", -2, "14:00", 120, ("SYYH-01-1", "CJP-03-1"), 120, 640
     ),
     SessionSpec("streamer_xiaoli", CENTRE_STUDIO, "冬日暖身·红糖姜茶", 1, "19:30", 120, ("ZWH-02-1", "ZWH-01-1")),
     SessionSpec("streamer_ahua", CENTRE_STUDIO, "丽水山耕·高山好茶", 2, "10:00", 90, ("SYYH-01-1",)),
-    SessionSpec("streamer_xiaoli", VILLAGE_STUDIO, "村播小李带你逛工坊", 3, "19:00", 90, ("ZWH-01-1", "ZWH-03-1")),
-    SessionSpec("streamer_dawei", VILLAGE_STUDIO, "周末村游·农家味道", 5, "14:00", 120, ("CJP-01-1", "YHTT-01-1")),
+    SessionSpec("streamer_xiaoli", VILLAGE_STUDIO, "村播小李带你逛工坊", 3, "19:00", 90, ("ZWH-01-1", "ZWH-05-1")),
+    SessionSpec("streamer_dawei", VILLAGE_STUDIO, "村里的晚市·农家味道", 5, "19:00", 90, ("CJP-03-1", "YHTT-03-1")),
     SessionSpec(
-        "streamer_xiaoli", CENTRE_STUDIO, "年货节·共富工坊好物联播", 8, "20:00", 120, ("ZWH-01-1", "SYYH-01-1")
+        "streamer_xiaoli", CENTRE_STUDIO, "年货节·共富工坊好物联播", 8, "20:00", 120, ("ZWH-01-1", "SYYH-02-1")
     ),
 )
 
