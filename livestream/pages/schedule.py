@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,7 +103,13 @@ async def _book_context(
     chosen = next((s for s in studios if s.id == studio_id), studios[0] if studios else None)
     free: FreeSlots | None = await StudioService(db_session).free_slots(chosen.id, day) if chosen else None
     slots = [
-        {"start": hm(s.starts_at), "end": hm(s.ends_at), "minutes": s.minutes} for s in (free.slots if free else [])
+        # A window open until midnight ends at the next day's 00:00, which the studio's hours call 24:00.
+        {
+            "start": hm(s.starts_at),
+            "end": "24:00" if local(s.ends_at).date() > day else hm(s.ends_at),
+            "minutes": s.minutes,
+        }
+        for s in (free.slots if free else [])
     ]
     weekday = str(day.isoweekday())
     return {
@@ -156,7 +162,7 @@ def _form_errors(title: str, start: str, minutes: str) -> dict[str, str]:
     return errors
 
 
-@post("/studio/book", guards=[studio_guard], include_in_schema=False, status_code=303)
+@post("/studio/book", guards=[studio_guard], include_in_schema=False, status_code=303, media_type=MediaType.HTML)
 async def book_submit(request: Request[Any, Any, Any], db_session: AsyncSession, caller: Caller) -> Any:
     """Book (action=book), or re-show the form with a product search or a chosen slot; typed values are kept."""
     set_language(request)

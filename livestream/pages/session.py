@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -113,7 +113,13 @@ async def session_view(
     return await session_page(request, db_session, settings, caller, session_id, q=q)
 
 
-@post("/studio/sessions/{session_id:int}/lineup", guards=[studio_guard], include_in_schema=False, status_code=303)
+@post(
+    "/studio/sessions/{session_id:int}/lineup",
+    guards=[studio_guard],
+    include_in_schema=False,
+    status_code=303,
+    media_type=MediaType.HTML,
+)
 async def lineup_submit(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, caller: Caller, session_id: int
 ) -> Any:
@@ -199,21 +205,39 @@ async def _act(
     return _back(session_id, action)
 
 
-@post("/studio/sessions/{session_id:int}/start", guards=[studio_guard], include_in_schema=False, status_code=303)
+@post(
+    "/studio/sessions/{session_id:int}/start",
+    guards=[studio_guard],
+    include_in_schema=False,
+    status_code=303,
+    media_type=MediaType.HTML,
+)
 async def start_submit(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, caller: Caller, session_id: int
 ) -> Any:
     return await _act(request, db_session, settings, caller, session_id, "started")
 
 
-@post("/studio/sessions/{session_id:int}/end", guards=[studio_guard], include_in_schema=False, status_code=303)
+@post(
+    "/studio/sessions/{session_id:int}/end",
+    guards=[studio_guard],
+    include_in_schema=False,
+    status_code=303,
+    media_type=MediaType.HTML,
+)
 async def end_submit(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, caller: Caller, session_id: int
 ) -> Any:
     return await _act(request, db_session, settings, caller, session_id, "ended")
 
 
-@post("/studio/sessions/{session_id:int}/pin", guards=[studio_guard], include_in_schema=False, status_code=303)
+@post(
+    "/studio/sessions/{session_id:int}/pin",
+    guards=[studio_guard],
+    include_in_schema=False,
+    status_code=303,
+    media_type=MediaType.HTML,
+)
 async def pin_submit(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, caller: Caller, session_id: int
 ) -> Any:
@@ -224,7 +248,13 @@ async def pin_submit(
     return await _act(request, db_session, settings, caller, session_id, "pinned", product_id=product_id)
 
 
-@post("/studio/sessions/{session_id:int}/cancel", guards=[studio_guard], include_in_schema=False, status_code=303)
+@post(
+    "/studio/sessions/{session_id:int}/cancel",
+    guards=[studio_guard],
+    include_in_schema=False,
+    status_code=303,
+    media_type=MediaType.HTML,
+)
 async def cancel_submit(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, caller: Caller, session_id: int
 ) -> Any:

@@ -70,7 +70,9 @@ def test_a_streamer_books_is_refused_an_overlap_goes_live_and_pins_a_product(pho
     phone.get_by_label("直播标题").fill(title)
     phone.get_by_label("开始时间").fill(start.strftime("%H:%M"))
     phone.get_by_label("时长（分钟）").fill(str(LENGTH))
-    phone.get_by_label("搜索商品").fill("红糖")
+    with phone.expect_response(lambda r: r.url.endswith("/studio/book") and r.request.method == "POST") as searched:
+        phone.get_by_label("搜索商品").fill("红糖")
+    assert searched.value.status == 200
     first = phone.locator("#picker-list li").first
     expect(first).to_contain_text("红糖")
     product_title = first.locator(".picker-title").inner_text()

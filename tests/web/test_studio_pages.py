@@ -170,6 +170,7 @@ async def test_an_overlapping_booking_is_refused_naming_the_session_in_the_way(
     r = await client.post("/studio/book", data=form, headers=as_user(w.streamer))
     # Then it is refused with the session, its day and its time in plain words, and my entries are kept
     assert r.status_code == 409
+    assert r.headers["content-type"].startswith("text/html")
     assert (
         "这个时段和已有场次冲突：「周六晚间专场」3月1日 周六 19:00–21:00 已占用青田共享直播间，"
         "两场之间还要留 15 分钟整理直播间。"

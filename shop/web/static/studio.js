@@ -33,6 +33,7 @@
   });
 
   // Product picker: search as you type; the ticked products stay ticked (the server lists them first).
+  // (getAttribute: the buttons named "action" shadow form.action.)
   var search = document.querySelector("[data-picker-search]");
   if (search) {
     var form = search.form, timer = null, seq = 0;
@@ -40,7 +41,7 @@
       var params = new URLSearchParams(new FormData(form));
       params.set("action", "search");
       var mine = ++seq;
-      post(form.action, params).then(function (result) {
+      post(form.getAttribute("action"), params).then(function (result) {
         if (mine !== seq) return;  // a newer search is on its way
         swap(result.doc, "picker-list");
         swap(result.doc, "picker-count");
@@ -73,7 +74,7 @@
     event.preventDefault();
     var buttons = f.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
-    post(f.action, new URLSearchParams(new FormData(f))).then(function (result) {
+    post(f.getAttribute("action"), new URLSearchParams(new FormData(f))).then(function (result) {
       swap(result.doc, "lineup");
       swap(result.doc, "page-notices");
       var pinned = document.querySelector("#lineup .is-pinned button") || document.querySelector("#lineup button");
