@@ -122,13 +122,13 @@ def test_a_streamer_books_is_refused_an_overlap_goes_live_and_pins_a_product(pho
     expect(phone.locator('[data-figure="total_viewers"]')).to_have_text("1")
 
     # When she pins the product she is presenting
-    phone.get_by_role("button", name=f"置顶讲解：{product_title}").click()
+    phone.get_by_role("button", name=re.compile(f"置顶讲解\\s*：{re.escape(product_title)}")).click()
 
     # Then the line-up shows it pinned, and the session says so too
     pinned = phone.locator("#lineup .lineup-item.is-pinned")
     expect(pinned).to_contain_text(product_title)
     expect(pinned.locator(".pinned-badge")).to_have_text("讲解中")
-    expect(phone.get_by_role("button", name=f"取消置顶：{product_title}")).to_be_visible()
+    expect(phone.get_by_role("button", name=re.compile(f"取消置顶\\s*：{re.escape(product_title)}"))).to_be_visible()
     with live_hub.api() as api:
         body = api.get(f"/api/live/sessions/{session_id}").json()
     assert body["status"] == "live"
