@@ -40,6 +40,7 @@ CONTROLLER_MODULES = [
     "shop.accounts.controllers",
     "catalog.controllers",
     "livestream.controllers",
+    "livestream.pages",
     "search.controllers",
     "logistics.controllers",
     "shop.cart.controllers",
