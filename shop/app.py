@@ -48,6 +48,8 @@ CONTROLLER_MODULES = [
     "shop.payments.controllers",
     "shop.vouchers.controllers",
     "shop.benefits.controllers",
+    "shop.benefits.pages",
+    "shop.web.admin",
     "shop.web.controllers",
 ]
 WIRING_MODULES: list[str] = [
