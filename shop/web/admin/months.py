@@ -37,6 +37,7 @@ from shop.web.templating import render, set_language
 
 log = structlog.get_logger(__name__)
 NEW_LINK_COOKIE = "hub_admin_new_link"
+RUN_SHOWN_FOR = dt.timedelta(minutes=10)
 
 
 @dataclass
@@ -174,6 +175,8 @@ async def month_page(request: Request[Any, Any, Any], db_session: AsyncSession, 
     raw_link = request.cookies.get(NEW_LINK_COOKIE) if caller.is_admin else None
     new_link = tuple(unquote(raw_link).split("|", 1)) if raw_link and "|" in unquote(raw_link) else None
     run = _RUNS.get(month)
+    if run is not None and run.finished and dt.datetime.now(dt.UTC) - run.started_at > RUN_SHOWN_FOR:
+        run = None  # an old run's bar says nothing the month's state does not
     page = render(
         request,
         "admin/month.html",
