@@ -49,6 +49,8 @@ CONTROLLER_MODULES = [
     "shop.payments.controllers",
     "shop.vouchers.controllers",
     "shop.benefits.controllers",
+    "shop.benefits.pages",
+    "shop.web.admin",
     "shop.web.controllers",
     "shop.web.storefront.controllers",
     "shop.web.kiosk.controllers",

@@ -21,7 +21,7 @@ CONTEXT_COMMANDS: list[str] = ["livestream.cli", "search.cli", "logistics.cli", 
 
 
 # Each context's demo data (`async def load_demo(session) -> summary`), loaded in order after catalogue and accounts.
-DEMO_MODULES: list[str] = ["logistics.demo", "livestream.demo"]
+DEMO_MODULES: list[str] = ["logistics.demo", "livestream.demo", "shop.benefits.demo"]
 
 
 def alembic_config(database_url: str | None = None) -> Config:

@@ -267,15 +267,7 @@ class PublicStatementController(Controller):
     path = "/benefits/s"
     tags = ["benefits"]
 
-    @get("/{token:str}", opt=PUBLIC, summary="Statement page by private link", include_in_schema=False)
-    async def page(self, db_session: AsyncSession, token: str) -> Response[str]:
-        month, member_id = await LinkService(db_session).resolve(token)
-        st = await StatementService(db_session).statement(month, member_id)
-        return Response(
-            render_html(st, f"/benefits/s/{token}/pdf"),
-            media_type="text/html",
-            headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"},
-        )
+    # The page itself (GET /benefits/s/{token}) is in shop.benefits.pages: a large-type page for members.
 
     @get("/{token:str}/pdf", opt=PUBLIC, summary="Statement PDF by private link", include_in_schema=False)
     async def pdf(self, db_session: AsyncSession, token: str) -> Response[bytes]:
