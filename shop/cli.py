@@ -125,7 +125,7 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         console.print("[yellow]SQLite and in-memory state serve one process; starting 1 worker.[/]")
         workers = 1
     if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from shop.metrics import prepare_multiprocess_dir  # before uvicorn starts the workers, which inherit it
+        from shop.metrics_dir import prepare_multiprocess_dir  # before uvicorn starts the workers, which inherit it
 
         prepare_multiprocess_dir()
     console.print(f"[green]Serving on http://{host}:{port}[/]")

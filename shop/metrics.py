@@ -17,13 +17,10 @@ import hmac
 import ipaddress
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -44,10 +41,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from shop.auth import PUBLIC
+from shop.metrics_dir import MULTIPROC_ENV
 
 log = structlog.get_logger(__name__)
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "<unmatched>"
 # Requests that answer in milliseconds and flash-sale checkouts that queue for a second both need resolution.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
@@ -262,24 +259,6 @@ async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 # ---------------------------------------------------------------------------------------------- processes
-
-
-def prepare_multiprocess_dir() -> Path:
-    """For `hub serve --workers N`: a fresh, empty directory shared by the workers (set in the environment).
-
-    An operator may set PROMETHEUS_MULTIPROC_DIR themselves (docker-compose does, on a tmpfs); it is emptied here
-    because samples of processes from a previous run would otherwise be added to this run's.
-    """
-    given = os.environ.get(MULTIPROC_ENV)
-    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="hub-metrics-"))
-    path.mkdir(parents=True, exist_ok=True)
-    for child in path.iterdir():
-        if child.is_file() and child.suffix == ".db":
-            child.unlink()
-        elif child.is_dir():
-            shutil.rmtree(child, ignore_errors=True)
-    os.environ[MULTIPROC_ENV] = str(path)
-    return path
 
 
 def process_exited() -> None:

@@ -30,7 +30,7 @@ from tests.pg import create_database, drop_database, postgres_available
 
 SECRET = "fault-tests-secret-key-0123456789abcdef"
 HUB = str(Path(sys.executable).parent / "hub")
-START_WITHIN = 420.0  # seconds; a loaded 2-core machine took ~110 s to start two workers
+START_WITHIN = 600.0  # seconds; a loaded 2-core machine took ~110 s to start two workers
 
 
 def free_port() -> int:

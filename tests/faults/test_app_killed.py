@@ -23,7 +23,7 @@ from tests import factories
 from tests.faults.support import SECRET, HubServer, db_session, hub_env, pg_database, reconcile, stock_snapshot
 from tests.shop.helpers import checkout_body, make_shop
 
-pytestmark = [pytest.mark.xdist_group("faults-serve"), pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.xdist_group("faults-serve"), pytest.mark.timeout(1800)]
 
 
 def _sum(metrics_text: str, name: str, **labels: str) -> float:
