@@ -88,15 +88,15 @@ async def seed_people(flash_buyers: int) -> dict[str, Any]:
     conn = await asyncpg.connect(f"{PG_SERVER}/{DB_NAME}")
     try:
         pw = hash_password("bench-password")
-        rows = [(f"loadbuyer{i}", "买家", pw, Role.BUYER.value) for i in range(BUYERS + flash_buyers)]
-        rows.append(("loadkiosk", "展厅", pw, Role.KIOSK.value))
+        rows = [(f"loadbuyer{i}", "买家", pw, Role.BUYER.name) for i in range(BUYERS + flash_buyers)]
+        rows.append(("loadkiosk", "展厅", pw, Role.KIOSK.name))  # the column stores enum names
         await conn.executemany(
             "INSERT INTO user_account (username, display_name, password_hash, role, is_active, created_at, updated_at)"
             " VALUES ($1, $2, $3, $4, true, now(), now())",
             rows,
         )
         users = await conn.fetch(
-            "SELECT id, role FROM user_account WHERE username LIKE 'load%' ORDER BY (role = 'kiosk'), id"
+            "SELECT id, role FROM user_account WHERE username LIKE 'load%' ORDER BY (role = 'KIOSK'), id"
         )
         products = [r["id"] for r in await conn.fetch("SELECT id FROM product WHERE status = 'active' ORDER BY id")]
         variants = [
@@ -113,7 +113,7 @@ async def seed_people(flash_buyers: int) -> dict[str, Any]:
     finally:
         await conn.close()
     ttl = dt.timedelta(hours=3)
-    tokens = [issue_token(r["id"], Role(r["role"]), SECRET, ttl) for r in users]
+    tokens = [issue_token(r["id"], Role[r["role"]], SECRET, ttl) for r in users]
     return {
         "products": products,
         "variants": variants[:-1],

@@ -5,7 +5,7 @@ one when it is not), every process writes its samples to files there and a scrap
 The variable must be set before ``prometheus_client`` is first imported, which is why `hub serve` sets it in the
 parent process, before uvicorn starts the workers.
 
-Nothing personal is exported: labels are route templates (``/api/orders/{order_id:int}``, never the path with its
+Nothing personal is exported: labels are route templates (``/api/orders/{order_id}``, never the path with its
 ids), methods, status codes, payment methods, backends and bounded reason codes. The endpoint is still guarded:
 with ``METRICS_TOKEN`` set a scraper must send ``Authorization: Bearer <token>``; without it only loopback clients
 (127.0.0.1, ::1 — a scraper on the same host or a sidecar) may read it.
@@ -27,7 +27,6 @@ import structlog
 from litestar import Litestar, Request, Response, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -46,6 +45,8 @@ from shop.metrics_dir import MULTIPROC_ENV
 log = structlog.get_logger(__name__)
 
 UNMATCHED = "<unmatched>"
+# The classic text format every Prometheus 2.x and 3.x scrapes (the client's "latest" 1.0.0 needs Prometheus 3).
+TEXT_FORMAT = "text/plain; version=0.0.4"
 # Requests that answer in milliseconds and flash-sale checkouts that queue for a second both need resolution.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 SEARCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -255,7 +256,7 @@ async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
             media_type="text/plain",
         )
     body = render_metrics(await queue_families(request.app.state))
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(body, media_type=TEXT_FORMAT)  # Litestar adds the charset
 
 
 # ---------------------------------------------------------------------------------------------- processes
