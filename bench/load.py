@@ -245,6 +245,7 @@ class Mix:
     async def _call(
         self, step: Step, kind: str, due: float, method: str, url: str, expect: int, **kw: Any
     ) -> httpx.Response | None:
+        self.client.cookies.clear()  # see _forget_cookies
         try:
             r = await self.client.request(method, url, **kw)
         except httpx.HTTPError as exc:
@@ -298,6 +299,10 @@ class Mix:
             await self._call(
                 step, "payment", pay_due, "POST", f"/api/orders/{order}/payments/offline", 200, headers=kiosk
             )
+
+
+async def _forget_cookies(response: httpx.Response) -> None:
+    response.cookies.clear()
 
 
 async def run_step(mix: Mix, rate: int, duration: float) -> Step:
@@ -403,7 +408,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await wait_ready(base, 400)
         await wait_search(base)
         limits = httpx.Limits(max_connections=1000, max_keepalive_connections=500)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as client:
+        # Many independent visitors, not one browser: never send a cookie back (a cart cookie would make every
+        # later write cookie-authenticated, and so need a CSRF token).
+        async with httpx.AsyncClient(
+            base_url=base, limits=limits, timeout=10, event_hooks={"response": [_forget_cookies]}
+        ) as client:
             mix = Mix(client, data, random.Random(42))
             probe = await client.post(
                 "/api/checkout",
