@@ -42,6 +42,7 @@ from search.schemas import (
     WorkshopSearchResponse,
 )
 from search.text import DEFAULT_SYNONYMS, Analyzer, normalise
+from shop import metrics
 from shop.errors import InvalidInput
 from shop.settings import Settings
 
@@ -166,6 +167,7 @@ class SearchService:
             limit=limit,
         )
         result = await self.products.search(query)
+        metrics.search_observed(self.products.name, result.took_ms, result.degraded)
         facets = self._rename_facets(result, PRODUCT_FACETS)
         return SearchResponse(
             hits=[msgspec.convert(h, ProductHit) for h in result.hits],

@@ -24,6 +24,7 @@ from shop.deps import dependencies
 from shop.errors import exception_handlers
 from shop.jobs import JobContext, run_periodic
 from shop.logging import configure_logging
+from shop.metrics import metrics_middleware
 from shop.middleware import request_context_middleware
 from shop.openapi import document_errors
 from shop.settings import Settings, get_settings
@@ -54,6 +55,7 @@ CONTROLLER_MODULES = [
     "shop.web.controllers",
     "shop.web.storefront.controllers",
     "shop.web.kiosk.controllers",
+    "shop.metrics",
 ]
 WIRING_MODULES: list[str] = [
     "livestream.wiring",
@@ -61,6 +63,7 @@ WIRING_MODULES: list[str] = [
     "logistics.wiring",
     "shop.stock.wiring",
     "shop.integration",
+    "shop.metrics",
 ]
 
 
@@ -117,9 +120,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=build_stores(settings, redis),
         plugins=[build_channels(settings, redis)],
         middleware=[
+            metrics_middleware,
             request_context_middleware,
             csrf_middleware,
-            DefineMiddleware(OptionalJWTAuthMiddleware, exclude=["^/schema"]),
+            DefineMiddleware(OptionalJWTAuthMiddleware, exclude=["^/schema", "^/metrics$"]),  # metrics: own token
             rate_limit.middleware,
         ],
         exception_handlers=exception_handlers,

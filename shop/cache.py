@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import structlog
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from shop.settings import Settings
 
@@ -25,10 +28,44 @@ def redis_client(settings: Settings) -> Redis | None:
     return Redis.from_url(settings.redis.url, socket_connect_timeout=1.0, socket_timeout=1.0, health_check_interval=10)
 
 
+class RedisOrMemoryStore(Store):
+    """Redis while it answers; this process's memory while it does not (log-in rate limits then count per process
+    instead of across them). Without it a Redis outage turned every log-in into a 500."""
+
+    def __init__(self, redis_store: RedisStore) -> None:
+        self.redis_store = redis_store
+        self.memory = MemoryStore()
+
+    async def _either(self, op: str, *args: Any) -> Any:
+        try:
+            return await getattr(self.redis_store, op)(*args)
+        except RedisError as exc:
+            log.warning("store_fell_back_to_memory", operation=op, error=str(exc)[:200])
+            return await getattr(self.memory, op)(*args)
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | dt.timedelta | None = None) -> None:
+        await self._either("set", key, value, expires_in)
+
+    async def get(self, key: str, renew_for: int | dt.timedelta | None = None) -> bytes | None:
+        return await self._either("get", key, renew_for)  # type: ignore[no-any-return]
+
+    async def delete(self, key: str) -> None:
+        await self._either("delete", key)
+
+    async def delete_all(self) -> None:
+        await self._either("delete_all")
+
+    async def exists(self, key: str) -> bool:
+        return await self._either("exists", key)  # type: ignore[no-any-return]
+
+    async def expires_in(self, key: str) -> int | None:
+        return await self._either("expires_in", key)  # type: ignore[no-any-return]
+
+
 def build_stores(settings: Settings, redis: Redis | None) -> StoreRegistry:
     if redis is None:
         return StoreRegistry(default_factory=lambda name: MemoryStore())
-    return StoreRegistry(default_factory=lambda name: RedisStore(redis, namespace=f"hub:{name}"))
+    return StoreRegistry(default_factory=lambda name: RedisOrMemoryStore(RedisStore(redis, namespace=f"hub:{name}")))
 
 
 def build_channels(settings: Settings, redis: Redis | None, channels: list[str] | None = None) -> ChannelsPlugin:

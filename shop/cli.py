@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import time
 from pathlib import Path
 
@@ -123,6 +124,10 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
     if workers > 1 and settings.db.is_sqlite:
         console.print("[yellow]SQLite and in-memory state serve one process; starting 1 worker.[/]")
         workers = 1
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from shop.metrics_dir import prepare_multiprocess_dir  # before uvicorn starts the workers, which inherit it
+
+        prepare_multiprocess_dir()
     console.print(f"[green]Serving on http://{host}:{port}[/]")
     uvicorn.run(
         "shop.asgi:app",
@@ -133,6 +138,9 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         proxy_headers=True,
         log_level="warning",
         access_log=False,
+        # uvicorn kills a worker that does not answer its ping in time (default 5 s); a busy host starting several
+        # workers at once takes longer than that to import the app, which restarts the workers forever.
+        timeout_worker_healthcheck=30,
     )
 
 

@@ -32,6 +32,8 @@ class AppSettings(_Env):
     login_rate_per_minute: int = Field(10, alias="LOGIN_RATE_PER_MINUTE")
     secure_cookies: bool = Field(False, alias="SECURE_COOKIES")
     inprocess_worker: bool = Field(True, alias="INPROCESS_WORKER")
+    # `/metrics`: unset → readable from loopback only; set → the scraper sends `Authorization: Bearer <token>`.
+    metrics_token: str | None = Field(None, alias="METRICS_TOKEN")
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> AppSettings:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import Product, ProductStatus, ProductVariant, Workshop
+from shop import metrics
 from shop.auth import Caller
 from shop.cart import attribution
 from shop.cart.services import CartService
@@ -66,6 +67,7 @@ class CheckoutService:
         try:
             result = await self._checkout(caller, data, cart_token, store, now or utcnow())
             await self.session.commit()
+            metrics.checkout_placed()
         except IntegrityError:
             # The same key committed first in a concurrent request: answer with what it stored.
             await self.session.rollback()
@@ -74,6 +76,7 @@ class CheckoutService:
                 raise
             return msgspec.convert(stored, OrderOut)
         except BaseException:
+            metrics.checkout_refused()
             await self.session.rollback()
             raise
         return result

@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop import audit
+from shop import audit, metrics
 from shop.accounts.models import Role
 from shop.auth import Caller
 from shop.checkout.idempotency import IdempotencyStore
@@ -147,12 +147,14 @@ class PaymentService:
             result = order_out(order)
             store.remember(200, result)
             await self.session.commit()
+            metrics.payment("offline", "paid")
         except IntegrityError:
             await self.session.rollback()
             if (stored := await store.replay()) is None:
                 raise
             return msgspec.convert(stored, OrderOut)
         except BaseException:
+            metrics.payment_failed("offline")
             await self.session.rollback()
             raise
         await after_paid(event, order)
@@ -196,6 +198,7 @@ class PaymentService:
         store.remember(200, result)
         try:
             await self.session.commit()
+            metrics.payment("stripe", "intent_created")
         except IntegrityError:
             await self.session.rollback()
             if (stored := await store.replay()) is None:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop import metrics
 from shop.checkout.schemas import WebhookAck
 from shop.errors import DomainError, ServiceUnavailable
 from shop.orders import events
@@ -96,6 +97,7 @@ class WebhookService:
                 )
             )
             await self.session.commit()
+            metrics.payment("stripe", outcome)
         except IntegrityError:
             await self.session.rollback()  # the same event was applied concurrently
             return WebhookAck(True, event_id, "duplicate")
