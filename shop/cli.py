@@ -151,26 +151,25 @@ def worker() -> None:
 
 
 async def _worker() -> None:
+    """The app's own start-up without HTTP: the same hooks between contexts (refunds for returned parcels, live
+    figures, notifications) and every periodic job — reservation expiry, overdue live sessions, parcel returns,
+    the search outbox — so app processes can run with INPROCESS_WORKER=false and none of it is lost."""
     import signal
-    from types import SimpleNamespace
 
-    from shop.cache import redis_client
-    from shop.db import create_engine, create_session_factory
-    from shop.jobs import JobContext, all_jobs, run_periodic
+    from shop.app import create_app
+    from shop.jobs import all_jobs
 
     settings = get_settings()
-    engine = create_engine(settings.db)
-    state = SimpleNamespace(settings=settings, redis=redis_client(settings), engine=engine)
-    ctx = JobContext(settings, create_session_factory(engine), state)
+    settings.app = settings.app.model_copy(update={"inprocess_worker": True})
+    app = create_app(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    jobs = all_jobs()
-    console.print(f"[green]Worker running {len(jobs)} job(s):[/] {', '.join(j.name for j in jobs) or 'none'}")
-    async with run_periodic(ctx, jobs):
+    names = ["reservation-expiry", "live-overdue", "logistics-returns", *(j.name for j in all_jobs())]
+    console.print(f"[green]Worker running:[/] {', '.join(dict.fromkeys(names))}")
+    async with app.lifespan():
         await stop.wait()
-    await engine.dispose()
 
 
 for _module in CONTEXT_COMMANDS:
