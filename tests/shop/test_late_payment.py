@@ -50,10 +50,12 @@ async def _stripe_order_with_voucher(client: AsyncTestClient[Litestar], shop: Sh
 
 
 async def _expire(session: AsyncSession, order_id: int) -> None:
-    """As if 15 minutes had passed and the expiry job ran."""
+    """As if 15 minutes had passed and the expiry job ran (in a session of its own, as the job does)."""
     await session.execute(update(Order).where(Order.id == order_id).values(reserved_until=Order.created_at))
     await session.commit()
-    assert await OrderService(session).expire_due() == 1
+    assert session.bind is not None
+    async with AsyncSession(session.bind, expire_on_commit=False) as job_session:
+        assert await OrderService(job_session).expire_due() == 1
 
 
 def _succeeded(standin: StripeStandIn, intent_id: str) -> bytes:
