@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import random
 import signal
@@ -31,7 +32,7 @@ import asyncpg
 import httpx
 
 PG_SERVER = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432")
-DB_NAME = "hub_bench_checkout"
+DB_NAME = os.environ.get("BENCH_CHECKOUT_DB", "hub_bench_checkout")
 SECRET = "bench-secret-key-0123456789abcdef0123456789"
 PRODUCTS = 200
 BUYERS = 400
@@ -159,14 +160,7 @@ async def seed(flash_buyers: int) -> dict[str, Any]:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": _db_url(),
-        "SECRET_KEY": SECRET,
-        "APP_ENV": "production",
-        "DATABASE_POOL_SIZE": "20",
-        "DATABASE_MAX_OVERFLOW": "10",
-    }
+    env = {**os.environ, **_server_env()}
     env.pop("REDIS_URL", None)
     log = open(SERVER_LOG, "wb")  # noqa: SIM115 - handed to the child process, which outlives this function
     return subprocess.Popen(
@@ -194,7 +188,7 @@ def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
     )
 
 
-async def wait_ready(base: str, ready_within: float = 60) -> None:
+async def wait_ready(base: str, ready_within: float = 180) -> None:
     deadline = time.monotonic() + ready_within
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
@@ -205,6 +199,58 @@ async def wait_ready(base: str, ready_within: float = 60) -> None:
                 pass
             await asyncio.sleep(0.3)
     raise RuntimeError("the server did not become ready")
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (0 when it has gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def _db_backends() -> list[int]:
+    """PostgreSQL backend processes serving the bench database (their title names it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                title = f.read()
+        except OSError:
+            continue
+        if title.startswith(b"postgres:") and DB_NAME.encode() in title:
+            found.append(int(entry))
+    return found
+
+
+def cpu_snapshot(server_pid: int) -> dict[str, dict[int, float]]:
+    """CPU seconds so far, per process, of the app workers, the bench database's backends and this client."""
+    workers = _children(server_pid) or [server_pid]
+    return {
+        "app": {p: _cpu_seconds(p) for p in workers},
+        "db": {p: _cpu_seconds(p) for p in _db_backends()},
+        "client": {0: time.process_time()},
+    }
+
+
+def cpu_spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """Seconds used between two snapshots (a process that started in between counts from zero)."""
+    return {kind: round(sum(t - before[kind].get(pid, 0.0) for pid, t in after[kind].items()), 2) for kind in after}
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -248,7 +294,9 @@ async def _checkout_and_pay(
     return 201, t1 - t0, t2 - t1
 
 
-async def sustained(base: str, data: dict[str, Any], duration: float, concurrency: int) -> dict[str, Any]:
+async def sustained(
+    base: str, data: dict[str, Any], duration: float, concurrency: int, server_pid: int
+) -> dict[str, Any]:
     rng = random.Random(42)
     paid: list[float] = []
     checkout_lat: list[float] = []
@@ -282,10 +330,13 @@ async def sustained(base: str, data: dict[str, Any], duration: float, concurrenc
 
         warm = time.perf_counter() + 3
         await asyncio.gather(*(loop(warm, False) for _ in range(concurrency)))
+        cpu_before = cpu_snapshot(server_pid)
         started = time.perf_counter()
         await asyncio.gather(*(loop(started + duration, True) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
+        cpu = cpu_spent(cpu_before, cpu_snapshot(server_pid))
     requests = len(checkout_lat) + len(pay_lat)
+    per_paid = {f"cpu_ms_per_paid_{k}": round(v * 1000 / max(1, len(paid)), 2) for k, v in cpu.items()}
     return {
         "paid_checkouts": len(paid),
         "seconds": round(elapsed, 2),
@@ -299,6 +350,9 @@ async def sustained(base: str, data: dict[str, Any], duration: float, concurrenc
         "payment_p50_ms": round(_pct(pay_lat, 50) * 1000, 1),
         "payment_p99_ms": round(_pct(pay_lat, 99) * 1000, 1),
         "mean_paid_ms": round(statistics.fmean(paid) * 1000, 1) if paid else 0.0,
+        "cpu_s": cpu,
+        **per_paid,
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -351,14 +405,96 @@ async def flash_sale(base: str, data: dict[str, Any], units: int, in_flight: int
     }
 
 
+def _server_env() -> dict[str, str]:
+    return {
+        "DATABASE_URL": _db_url(),
+        "SECRET_KEY": SECRET,
+        "APP_ENV": "production",
+        "DATABASE_POOL_SIZE": "20",
+        "DATABASE_MAX_OVERFLOW": "10",
+    }
+
+
+async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> dict[str, Any]:
+    """SQL statements (and CPU) per paid checkout, in process through httpx's ASGI transport (no uvicorn, no
+    sockets) on this thread, so `python -m cProfile` sees the request path.
+
+    CPU here is the whole process (client and app), so it is an upper bound on the app's share.
+    """
+    from sqlalchemy import event
+
+    os.environ.update(_server_env())
+    os.environ.pop("REDIS_URL", None)
+    os.environ["INPROCESS_WORKER"] = "false"
+    from shop.app import create_app
+    from shop.settings import Settings
+
+    app = create_app(Settings())
+    seen: list[str] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT outbox_event."):
+            return  # the search indexer's poll (a background job), not the request
+        seen.append(statement.split(None, 1)[0].upper() + " " + " ".join(statement.split())[:110])
+
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", on_execute)
+    rng = random.Random(7)
+    per_call: dict[str, list[int]] = {"checkout": [], "payment": []}
+    texts: dict[str, dict[str, int]] = {"checkout": {}, "payment": {}}
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        cpu = 0.0
+        for i in range(checkouts + 5):
+            # a few buyers come back, as in the sustained run, where each of 400 buyers calls about once a second
+            token = rng.choice(data["buyer_tokens"][:20])
+            body = {
+                "delivery": {"method": "pickup", "pickup_point_id": 1},
+                "payment_method": "offline",
+                "lines": [{"variant_id": rng.choice(data["sustained_variants"]), "quantity": 1}],
+            }
+            t0 = time.process_time()
+            seen.clear()
+            r = await _post(client, "/api/checkout", body, token)
+            after_checkout = list(seen)
+            seen.clear()
+            p = await _post(client, f"/api/orders/{r.json()['id']}/payments/offline", None, data["kiosk_token"])
+            after_payment = list(seen)
+            if r.status_code != 201 or p.status_code != 200:
+                raise RuntimeError(f"{r.status_code} {p.status_code} {p.text[:200]}")
+            if i < 5:  # warm-up: caches, prepared statements
+                continue
+            cpu += time.process_time() - t0
+            for kind, stmts in (("checkout", after_checkout), ("payment", after_payment)):
+                per_call[kind].append(len(stmts))
+                for text in stmts:
+                    texts[kind][text] = texts[kind].get(text, 0) + 1
+    if show:
+        for kind in texts:
+            print(f"--- {kind}: statements per call (mean over {checkouts})")
+            for text, n in sorted(texts[kind].items(), key=lambda kv: -kv[1]):
+                print(f"{n / checkouts:5.2f}  {text}")
+    return {
+        "checkouts": checkouts,
+        "statements_per_checkout_call": round(statistics.fmean(per_call["checkout"]), 2),
+        "statements_per_payment_call": round(statistics.fmean(per_call["payment"]), 2),
+        "statements_per_paid_checkout": round(
+            statistics.fmean(per_call["checkout"]) + statistics.fmean(per_call["payment"]), 2
+        ),
+        "inprocess_cpu_ms_per_paid_checkout": round(cpu * 1000 / checkouts, 2),
+    }
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     data = await seed(args.flash_buyers)
+    if args.count_statements:
+        return {"statements": await count_statements(data, args.count_statements, args.show_statements)}
     base = f"http://127.0.0.1:{args.port}"
     server = start_server(args.port, args.workers)
     try:
         await wait_ready(base)
-        steady = await sustained(base, data, args.duration, args.concurrency)
-        flash = await flash_sale(base, data, args.flash_units, args.flash_in_flight)
+        steady = await sustained(base, data, args.duration, args.concurrency, server.pid)
+        flash = await flash_sale(base, data, args.flash_units, args.flash_in_flight) if args.flash_buyers else {}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -377,10 +513,24 @@ def main() -> None:
     parser.add_argument("--flash-buyers", type=int, default=2000)
     parser.add_argument("--flash-units", type=int, default=100)
     parser.add_argument("--flash-in-flight", type=int, default=200, help="buyers with a request open at once")
+    parser.add_argument(
+        "--count-statements",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only count SQL statements and CPU per paid checkout in process over N checkouts, then stop",
+    )
+    parser.add_argument("--show-statements", action="store_true", help="with --count-statements: list them")
     args = parser.parse_args()
     prepare_database()
     result = asyncio.run(run(args))
+    if args.count_statements:
+        print(json.dumps({"bench": "checkout.statements", **result["statements"]}, ensure_ascii=False))
+        return
     s, f = result["sustained"], result["flash_sale"]
+    if not f:
+        print(json.dumps({"bench": "checkout", **result}, ensure_ascii=False))
+        return
     rows = [
         ("paid checkouts / s (checkout + offline confirm)", f"{s['paid_per_s']}", "≥ 300"),
         ("HTTP requests / s", f"{s['requests_per_s']}", ""),

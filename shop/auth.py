@@ -8,6 +8,8 @@ test walks every route and holds each to what it declares.
 from __future__ import annotations
 
 import datetime as dt
+import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +20,11 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
-from shop.accounts.models import Role, User
+from shop.accounts.models import Role, User, WorkshopManagerScope
 
 SESSION_COOKIE = "hub_session"
 JWT_ALGORITHM = "HS256"
@@ -81,6 +84,81 @@ async def load_caller(session: AsyncSession, user_id: int) -> Caller | None:
     return Caller(user.id, user.username, user.role, user.display_name, user.workshop_ids)
 
 
+# How long a process may go on trusting an account it has looked up. A change made through this process (any
+# SQLAlchemy session that writes the account or its workshop scope: disabling it, a new role or scope) drops the
+# entry at once; another process (a second uvicorn worker) sees the change within this bound.
+CALLER_TTL_SECONDS = 5.0
+CALLER_CACHE_MAX = 50_000
+
+
+class CallerCache:
+    """Accounts looked up by the auth middleware, kept for at most CALLER_TTL_SECONDS (one per app instance)."""
+
+    def __init__(self, ttl: float = CALLER_TTL_SECONDS, max_entries: int = CALLER_CACHE_MAX) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[int, tuple[float, Caller | None]] = {}
+        _caches.add(self)
+
+    def get(self, user_id: int) -> tuple[bool, Caller | None]:
+        """(found, caller): a disabled or missing account is remembered too, as None."""
+        entry = self._entries.get(user_id)
+        if entry is None:
+            return False, None
+        if entry[0] <= time.monotonic():
+            self._entries.pop(user_id, None)
+            return False, None
+        return True, entry[1]
+
+    def put(self, user_id: int, caller: Caller | None) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # simplest bound; refilling costs one lookup per active account
+        self._entries[user_id] = (time.monotonic() + self.ttl, caller)
+
+    def forget(self, user_ids: set[int]) -> None:
+        for user_id in user_ids:
+            self._entries.pop(user_id, None)
+
+
+_caches: weakref.WeakSet[CallerCache] = weakref.WeakSet()
+
+
+def forget_callers(user_ids: set[int]) -> None:
+    """Drop these accounts from every caller cache in this process."""
+    for cache in list(_caches):
+        cache.forget(user_ids)
+
+
+def _touched_accounts(session: Session) -> set[int]:
+    ids: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, User) and obj.id is not None:
+            ids.add(obj.id)
+        elif isinstance(obj, WorkshopManagerScope) and obj.user_id is not None:
+            ids.add(obj.user_id)
+    return ids
+
+
+@event.listens_for(Session, "after_flush")
+def _note_account_writes(session: Session, _ctx: Any) -> None:
+    # after the flush the new rows have their ids, and new/dirty/deleted still list what was flushed
+    touched = _touched_accounts(session)
+    if touched:
+        session.info.setdefault("hub_accounts_touched", set()).update(touched)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_written_accounts(session: Session) -> None:
+    touched = session.info.pop("hub_accounts_touched", None)
+    if touched:
+        forget_callers(touched)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_noted_accounts(session: Session) -> None:
+    session.info.pop("hub_accounts_touched", None)
+
+
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     header = connection.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
@@ -101,9 +179,16 @@ class OptionalJWTAuthMiddleware(AbstractAuthenticationMiddleware):
             if connection.headers.get("authorization"):
                 raise NotAuthorizedException("The access token is invalid or has expired; please log in again.")
             return AuthenticationResult(user=None, auth=None)  # a stale page cookie: treat as signed out
-        factory: async_sessionmaker[AsyncSession] = state.session_factory
-        async with factory() as session:
-            caller = await load_caller(session, int(claims["sub"]))
+        user_id = int(claims["sub"])
+        cache: CallerCache | None = getattr(state, "caller_cache", None)
+        if cache is None:
+            cache = state.caller_cache = CallerCache()
+        found, caller = cache.get(user_id)
+        if not found:
+            factory: async_sessionmaker[AsyncSession] = state.session_factory
+            async with factory() as session:
+                caller = await load_caller(session, user_id)
+            cache.put(user_id, caller)
         if caller is None and connection.headers.get("authorization"):
             raise NotAuthorizedException("The account for this token no longer exists or is disabled.")
         return AuthenticationResult(user=caller, auth=claims if caller else None)

@@ -25,7 +25,7 @@ from shop.checkout.idempotency import IdempotencyStore
 from shop.checkout.pricing import PricedLine, compute_totals
 from shop.checkout.schemas import CheckoutIn
 from shop.db import utcnow
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import Conflict, DomainError, InvalidInput, NotFound
 from shop.money import BP_SCALE
 from shop.orders.mapping import order_out
 from shop.orders.models import DeliveryMethod, Order, OrderLine, OrderStatus
@@ -60,20 +60,21 @@ class CheckoutService:
         now: dt.datetime | None = None,
     ) -> OrderOut:
         store = IdempotencyStore(self.session, f"user:{caller.id}", idempotency_key, CHECKOUT_ROUTE, data)
-        stored = await store.replay()
-        if stored is not None:
-            await self.session.rollback()
-            return msgspec.convert(stored, OrderOut)
+        # Optimistic: a key is seldom reused, so the stored response is looked up only when this attempt fails
+        # (a replay: the record's unique key refuses the second insert, or the first call's effect — an empty cart,
+        # sold-out stock — refuses the work). Nothing of a failed attempt is kept, so the outcome is the same as
+        # looking first: the stored response for the same body, a 409 for another body.
         try:
             result = await self._checkout(caller, data, cart_token, store, now or utcnow())
             await self.session.commit()
             metrics.checkout_placed()
-        except IntegrityError:
-            # The same key committed first in a concurrent request: answer with what it stored.
+        except (IntegrityError, DomainError):
             await self.session.rollback()
             stored = await store.replay()
             if stored is None:
+                metrics.checkout_refused()
                 raise
+            await self.session.rollback()
             return msgspec.convert(stored, OrderOut)
         except BaseException:
             metrics.checkout_refused()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import structlog
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from shop import audit
 from shop.accounts.models import Role
@@ -40,8 +41,14 @@ def can_manage(caller: Caller, order: Order) -> bool:
 
 
 async def load_order(session: AsyncSession, order_id: int, *, lock: bool = False) -> Order:
-    stmt = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
-    order = await session.scalar(stmt.with_for_update() if lock else stmt)
+    """The order with its lines, in one round trip (the lines joined; only the order row is locked)."""
+    stmt = (
+        select(Order)
+        .where(Order.id == order_id)
+        .options(joinedload(Order.lines))
+        .execution_options(populate_existing=True)
+    )
+    order = (await session.scalars(stmt.with_for_update(of=Order) if lock else stmt)).unique().one_or_none()
     if order is None:
         raise NotFound(f"No order {order_id}.", field="order_id")
     return order
@@ -163,6 +170,12 @@ class OrderService:
 
     async def expire_due(self, now: dt.datetime | None = None, limit: int = 200) -> int:
         """Cancel unpaid orders whose reservation ran out; each in its own short transaction."""
+        expired, _due = await self.expire_due_counted(now, limit)
+        return expired
+
+    async def expire_due_counted(self, now: dt.datetime | None = None, limit: int = 200) -> tuple[int, int]:
+        """(orders cancelled, orders found due). An order another runner holds, or one that fails, is skipped
+        (the failure logged) and found again on the next round."""
         now = now or utcnow()
         due = list(
             (
@@ -177,18 +190,29 @@ class OrderService:
         await self.session.rollback()
         expired = 0
         for order_id in due:
-            order = await load_order(self.session, order_id, lock=True)
-            if (
-                order.status is not OrderStatus.PENDING_PAYMENT
-                or order.reserved_until is None
-                or order.reserved_until >= now
-            ):
-                await self.session.rollback()  # paid or cancelled meanwhile
+            try:
+                order = await self.session.scalar(
+                    select(Order)
+                    .where(Order.id == order_id)
+                    .with_for_update(skip_locked=True)
+                    .execution_options(populate_existing=True)
+                )
+                if (
+                    order is None  # being paid or expired by someone else right now
+                    or order.status is not OrderStatus.PENDING_PAYMENT
+                    or order.reserved_until is None
+                    or order.reserved_until >= now
+                ):
+                    await self.session.rollback()  # paid or cancelled meanwhile
+                    continue
+                event = await cancel_locked(self.session, order, "reservation expired", None)
+                await self.session.commit()
+            except Exception as exc:
+                await self.session.rollback()
+                log.warning("reservation_expiry_failed", order_id=order_id, error=str(exc)[:200])
                 continue
-            event = await cancel_locked(self.session, order, "reservation expired", None)
-            await self.session.commit()
             await events.dispatch([event])
             expired += 1
         if expired:
             log.info("reservations_expired", orders=expired)
-        return expired
+        return expired, len(due)

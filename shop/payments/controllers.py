@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, post
+from litestar import Controller, Request, Response, post
+from litestar.background_tasks import BackgroundTask
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.accounts.models import Role
@@ -33,8 +34,11 @@ class PaymentController(Controller):
         caller: Caller,
         order_id: int,
         idempotency_key: str | None = IdempotencyKey,
-    ) -> OrderOut:
-        return await PaymentService(db_session, settings).confirm_offline(caller, order_id, idempotency_key)
+    ) -> Response[OrderOut]:
+        paid = await PaymentService(db_session, settings).confirm_offline_deferred(caller, order_id, idempotency_key)
+        # Subscribers (live figures, shipments) and the buyer's notification run after the response is sent: the
+        # payment is committed, and they are idempotent and never undo it.
+        return Response(paid.order_out, background=BackgroundTask(paid.follow_up))
 
     @post(
         "/api/orders/{order_id:int}/payments/stripe",

@@ -7,6 +7,8 @@ the commit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import msgspec
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +20,7 @@ from shop.auth import Caller
 from shop.checkout.idempotency import IdempotencyStore
 from shop.checkout.schemas import StripePaymentOut
 from shop.db import utcnow
-from shop.errors import Conflict, Forbidden, NotFound
+from shop.errors import Conflict, DomainError, Forbidden, NotFound
 from shop.ledger.services import LedgerLine, payment_entries, split_line
 from shop.notifications import NotificationKind, notify
 from shop.orders import events, states
@@ -29,6 +31,7 @@ from shop.orders.services import can_manage, can_view, load_order
 from shop.payments.gateway import CURRENCY, PAYMENT_METHOD_TYPES, StripeGateway
 from shop.settings import Settings
 from shop.stock.services import StockRequest, StockService
+from shop.vouchers.services import VoucherService
 
 log = structlog.get_logger(__name__)
 
@@ -85,10 +88,17 @@ async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -
     now = utcnow()
     stock = StockService(session)
     if order.status is OrderStatus.CANCELLED:
-        # Paid after the reservation lapsed: take the units if they are still free, otherwise it must be refunded.
+        # Paid after the reservation lapsed (expiry) or after a failed attempt cancelled it: revive the order only
+        # if everything it was sold with still holds — its units are still free and its voucher use can be counted
+        # again — otherwise nothing changes and the payment must be refunded.
         requests = [StockRequest(ln.id, ln.variant_id, ln.quantity, ln.title) for ln in order.lines]
-        if not await stock.take_directly(order.id, requests):
+        savepoint = await session.begin_nested()
+        if not await VoucherService(session).revive(order.id, order.buyer_id) or not await stock.take_directly(
+            order.id, requests
+        ):
+            await savepoint.rollback()
             return None
+        await savepoint.commit()
         order.status = order.fulfilment_status = OrderStatus.PAID
         order.cancelled_at, order.cancel_reason = None, ""
     else:
@@ -116,6 +126,19 @@ async def after_paid(event: events.OrderEvent | None, order: Order) -> None:
     await notify(NotificationKind.ORDER_PAID, order.buyer_id, order.id, total_fen=order.total_fen)
 
 
+@dataclass(frozen=True, slots=True)
+class Paid:
+    """A committed payment's response and what must follow it (None for a replayed call)."""
+
+    order_out: OrderOut
+    event: events.OrderEvent | None
+    order: Order | None
+
+    async def follow_up(self) -> None:
+        if self.order is not None:
+            await after_paid(self.event, self.order)
+
+
 class PaymentService:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.session = session
@@ -123,12 +146,18 @@ class PaymentService:
 
     async def confirm_offline(self, caller: Caller, order_id: int, idempotency_key: str | None) -> OrderOut:
         """Staff confirm that the buyer paid at the kiosk counter or the pickup point (到店付款)."""
+        paid = await self.confirm_offline_deferred(caller, order_id, idempotency_key)
+        await paid.follow_up()
+        return paid.order_out
+
+    async def confirm_offline_deferred(self, caller: Caller, order_id: int, idempotency_key: str | None) -> Paid:
+        """As `confirm_offline`, committed, with the after-commit work (subscribers, the buyer's notification) left
+        to the caller — the API runs it after the response has been sent."""
         store = IdempotencyStore(
             self.session, f"user:{caller.id}", idempotency_key, f"POST /api/orders/{order_id}/payments/offline", {}
         )
-        if (stored := await store.replay()) is not None:
-            await self.session.rollback()
-            return msgspec.convert(stored, OrderOut)
+        # Optimistic, as at checkout: the stored response is looked up only when this attempt fails (a replay
+        # finds the order already paid, or its record insert collides with the first call's).
         try:
             order = await load_order(self.session, order_id, lock=True)
             if not can_view(caller, order):
@@ -148,17 +177,18 @@ class PaymentService:
             store.remember(200, result)
             await self.session.commit()
             metrics.payment("offline", "paid")
-        except IntegrityError:
+        except (IntegrityError, DomainError):
             await self.session.rollback()
             if (stored := await store.replay()) is None:
+                metrics.payment_failed("offline")
                 raise
-            return msgspec.convert(stored, OrderOut)
+            await self.session.rollback()
+            return Paid(msgspec.convert(stored, OrderOut), None, None)
         except BaseException:
             metrics.payment_failed("offline")
             await self.session.rollback()
             raise
-        await after_paid(event, order)
-        return result
+        return Paid(result, event, order)
 
     async def start_stripe(self, caller: Caller, order_id: int, idempotency_key: str | None) -> StripePaymentOut:
         """Create (or return) the order's PaymentIntent; the page confirms it with Stripe.js."""

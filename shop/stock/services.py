@@ -38,27 +38,90 @@ class StockService:
     async def reserve(self, order_id: int, requests: Sequence[StockRequest], expires_at: dt.datetime) -> None:
         """Hold units for each line (across the variant's locations, lowest id first) or refuse with 409."""
         variant_ids = sorted({r.variant_id for r in requests})
-        # Fast refusal without waiting for the row lock: when a live sale has sold out, the many late buyers are
-        # told at once instead of queueing behind the lock holders. (Units only come back by release or refund;
-        # a buyer refused in that instant was refused truthfully.) The locked check below is the one that counts.
-        unlocked = dict(
-            (
-                await self.session.execute(
-                    select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
-                    .where(StockLevel.variant_id.in_(variant_ids))
-                    .group_by(StockLevel.variant_id)
-                )
-            )
-            .tuples()
-            .all()
-        )
         wanted: dict[int, int] = {}
         for req in requests:
             wanted[req.variant_id] = wanted.get(req.variant_id, 0) + req.quantity
+        # One unlocked read of the variants' stock rows. It refuses at once when a live sale has sold out, so the
+        # many late buyers are told without queueing behind the lock holders (units only come back by release or
+        # refund; a buyer refused in that instant was refused truthfully), and it shows where the units are.
+        # The guarded UPDATEs below are the checks that count.
+        levels = (
+            await self.session.execute(
+                select(StockLevel.id, StockLevel.variant_id, StockLevel.on_hand - StockLevel.reserved)
+                .where(StockLevel.variant_id.in_(variant_ids))
+                .order_by(StockLevel.id)
+            )
+        ).all()
+        unlocked: dict[int, int] = {}
+        level_ids: dict[int, list[int]] = {}
+        for level_id, variant_id, free in levels:
+            unlocked[variant_id] = unlocked.get(variant_id, 0) + free
+            level_ids.setdefault(variant_id, []).append(level_id)
         for req in requests:
-            have = int(unlocked.get(req.variant_id) or 0)
+            have = unlocked.get(req.variant_id, 0)
             if have < wanted[req.variant_id]:
                 raise self._out_of_stock(req, have)
+        if all(len(level_ids[v]) == 1 for v in variant_ids):
+            plan, emptied = await self._reserve_single_locations(requests, level_ids, wanted)
+        else:
+            plan, emptied = await self._reserve_locked(requests, variant_ids)
+        if emptied:
+            # Only a location that reached zero can take its product's availability to zero; otherwise search
+            # has nothing to learn and the two reads of `_announce` are skipped.
+            deltas: dict[int, int] = {}
+            for _level_id, req, qty in plan:
+                deltas[req.variant_id] = deltas.get(req.variant_id, 0) - qty
+            await self._announce(deltas)
+        self.session.add_all(
+            [
+                StockReservation(
+                    order_id=order_id,
+                    order_line_id=req.order_line_id,
+                    stock_level_id=level_id,
+                    variant_id=req.variant_id,
+                    quantity=qty,
+                    expires_at=expires_at,
+                )
+                for level_id, req, qty in plan
+            ]
+        )
+
+    async def _reserve_single_locations(
+        self, requests: Sequence[StockRequest], level_ids: dict[int, list[int]], wanted: dict[int, int]
+    ) -> tuple[list[tuple[int, StockRequest, int]], bool]:
+        """Each variant is stocked in one place (the usual case): one guarded UPDATE per row, in id order.
+
+        `reserved = reserved + n WHERE on_hand - reserved >= n` is checked and applied under the row lock the
+        UPDATE takes (PostgreSQL re-reads a row another transaction changed before applying the guard), so no
+        separate SELECT ... FOR UPDATE is needed; rows are still locked in ascending id order.
+        """
+        emptied = False
+        level_of = {variant_id: ids[0] for variant_id, ids in level_ids.items()}
+        first_request: dict[int, StockRequest] = {}
+        for req in requests:
+            first_request.setdefault(req.variant_id, req)
+        for variant_id in sorted(wanted, key=lambda v: level_of[v]):
+            qty, level_id = wanted[variant_id], level_of[variant_id]
+            left = (
+                await self.session.execute(
+                    update(StockLevel)
+                    .where(StockLevel.id == level_id, StockLevel.on_hand - StockLevel.reserved >= qty)
+                    .values(reserved=StockLevel.reserved + qty)
+                    .returning(StockLevel.on_hand - StockLevel.reserved)
+                )
+            ).scalar()
+            if left is None:  # someone took the units between the read above and this UPDATE
+                have = await self.session.scalar(
+                    select(StockLevel.on_hand - StockLevel.reserved).where(StockLevel.id == level_id)
+                )
+                raise self._out_of_stock(first_request[variant_id], int(have or 0))
+            emptied = emptied or left <= 0
+        return [(level_of[req.variant_id], req, req.quantity) for req in requests], emptied
+
+    async def _reserve_locked(
+        self, requests: Sequence[StockRequest], variant_ids: list[int]
+    ) -> tuple[list[tuple[int, StockRequest, int]], bool]:
+        """A variant stocked in several places: lock its rows (ascending id), plan lowest id first, then update."""
         rows = (
             await self.session.execute(
                 select(StockLevel.id, StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved)
@@ -96,23 +159,7 @@ class StockService:
                     field="lines",
                     extra={"reason": "out_of_stock", "variant_id": req.variant_id, "available": 0},
                 )
-        deltas: dict[int, int] = {}
-        for _level_id, req, qty in plan:
-            deltas[req.variant_id] = deltas.get(req.variant_id, 0) - qty
-        await self._announce(deltas)
-        self.session.add_all(
-            [
-                StockReservation(
-                    order_id=order_id,
-                    order_line_id=req.order_line_id,
-                    stock_level_id=level_id,
-                    variant_id=req.variant_id,
-                    quantity=qty,
-                    expires_at=expires_at,
-                )
-                for level_id, req, qty in plan
-            ]
-        )
+        return plan, any(available[level_id] <= 0 for level_id, _req, _qty in plan)
 
     @staticmethod
     def _out_of_stock(req: StockRequest, available: int) -> Conflict:
@@ -122,54 +169,67 @@ class StockService:
             extra={"reason": "out_of_stock", "variant_id": req.variant_id, "available": max(available, 0)},
         )
 
-    async def _active(self, order_id: int) -> list[StockReservation]:
-        return list(
-            (
-                await self.session.scalars(
-                    select(StockReservation)
-                    .where(StockReservation.order_id == order_id, StockReservation.state == ReservationState.ACTIVE)
-                    .order_by(StockReservation.stock_level_id, StockReservation.id)
-                )
-            ).all()
-        )
+    async def _settle(self, order_id: int, state: ReservationState) -> dict[int, tuple[int, int]]:
+        """Move the order's active reservations to `state` in one statement; {stock_level_id: (variant, units)}.
+
+        The order row is locked by the caller, so its reservations change under one owner.
+        """
+        rows = (
+            await self.session.execute(
+                update(StockReservation)
+                .where(StockReservation.order_id == order_id, StockReservation.state == ReservationState.ACTIVE)
+                .values(state=state)
+                .returning(StockReservation.stock_level_id, StockReservation.variant_id, StockReservation.quantity)
+                .execution_options(synchronize_session=False)
+            )
+        ).all()
+        by_level: dict[int, tuple[int, int]] = {}
+        for level_id, variant_id, quantity in rows:
+            by_level[level_id] = (variant_id, by_level.get(level_id, (variant_id, 0))[1] + quantity)
+        return by_level
 
     async def release(self, order_id: int) -> int:
         """Give reserved units back to sale (expiry, cancellation, payment failure). Returns units released."""
         released = 0
         deltas: dict[int, int] = {}
-        for res in await self._active(order_id):
+        settled = await self._settle(order_id, ReservationState.RELEASED)
+        for level_id, (variant_id, quantity) in sorted(settled.items()):
             await self.session.execute(
-                update(StockLevel)
-                .where(StockLevel.id == res.stock_level_id)
-                .values(reserved=StockLevel.reserved - res.quantity)
+                update(StockLevel).where(StockLevel.id == level_id).values(reserved=StockLevel.reserved - quantity)
             )
-            res.state = ReservationState.RELEASED
-            released += res.quantity
-            deltas[res.variant_id] = deltas.get(res.variant_id, 0) + res.quantity
+            released += quantity
+            deltas[variant_id] = deltas.get(variant_id, 0) + quantity
         await self._announce(deltas)
         return released
 
     async def commit(self, order_id: int) -> int:
         """Payment arrived: the held units leave the shelf (on_hand and reserved both go down)."""
         committed = 0
-        for res in await self._active(order_id):
+        for level_id, (_variant_id, quantity) in sorted(
+            (await self._settle(order_id, ReservationState.COMMITTED)).items()
+        ):
             await self.session.execute(
                 update(StockLevel)
-                .where(StockLevel.id == res.stock_level_id)
-                .values(on_hand=StockLevel.on_hand - res.quantity, reserved=StockLevel.reserved - res.quantity)
+                .where(StockLevel.id == level_id)
+                .values(on_hand=StockLevel.on_hand - quantity, reserved=StockLevel.reserved - quantity)
             )
-            res.state = ReservationState.COMMITTED
-            committed += res.quantity
+            committed += quantity
         return committed
 
     async def take_directly(self, order_id: int, requests: Sequence[StockRequest]) -> bool:
-        """A payment that arrived after its reservation expired: take the units now if they are still free."""
+        """A payment that arrived after its reservation expired: take the units now if they are still free.
+
+        In a savepoint: a line that runs out after an earlier line was reserved leaves nothing behind.
+        """
+        savepoint = await self.session.begin_nested()
         try:
             await self.reserve(order_id, requests, dt.datetime.now(dt.UTC))
         except Conflict:
+            await savepoint.rollback()
             return False
         await self.session.flush()
         await self.commit(order_id)
+        await savepoint.commit()
         return True
 
     async def return_units(self, order_line_id: int, quantity: int) -> None:

@@ -1,24 +1,21 @@
-"""Started with the app: the in-process worker that releases expired reservations (embedded default).
+"""Reservation expiry with the app: `sweep_once` for an app's own session factory.
 
-With several app processes each runs it; that is safe because each order is cancelled under its row lock and
-re-checked. Disable with INPROCESS_WORKER=false when a separate worker runs `hub shop expire`.
+The periodic run itself is the job `reservation-expiry` (`shop.stock.jobs`) on the job runner — in the app process
+on the embedded default, in `hub worker` when INPROCESS_WORKER=false — so it is never run twice by one process and
+a separate worker takes it over with the other jobs.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import structlog
 from litestar import Litestar
 
 from shop.orders.services import OrderService
+from shop.stock.jobs import SWEEP_SECONDS
 
-log = structlog.get_logger(__name__)
-
-SWEEP_SECONDS = 20.0
+__all__ = ["SWEEP_SECONDS", "lifespan", "sweep_once"]
 
 
 async def sweep_once(app: Litestar) -> int:
@@ -26,24 +23,6 @@ async def sweep_once(app: Litestar) -> int:
         return await OrderService(session).expire_due()
 
 
-async def _run(app: Litestar, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await sweep_once(app)
-        except Exception as exc:
-            log.warning("reservation_sweep_failed", error=str(exc)[:200])
-
-
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    task = None
-    if app.state.settings.app.inprocess_worker:
-        task = asyncio.create_task(_run(app, SWEEP_SECONDS), name="reservation-sweeper")
-    try:
-        yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    yield  # nothing to start: the job runner runs the expiry (see the module docstring)

@@ -129,6 +129,47 @@ class VoucherService:
             VoucherRedemption(voucher_id=voucher.id, buyer_id=buyer_id, order_id=order_id, discount_fen=discount_fen)
         )
 
+    async def revive(self, order_id: int, buyer_id: int) -> bool:
+        """A cancelled order is being paid after all (a late payment): count its voucher use again.
+
+        False, changing nothing, when the voucher has been used up or the buyer has reached their limit meanwhile
+        (the payment is then refunded). True when the order had no released use to revive.
+        """
+        redemption = await self.session.scalar(
+            select(VoucherRedemption).where(
+                VoucherRedemption.order_id == order_id, VoucherRedemption.released.is_(True)
+            )
+        )
+        if redemption is None:
+            return True
+        voucher = await self.session.get(Voucher, redemption.voucher_id)
+        if voucher is None:
+            return False
+        counted = await self.session.execute(
+            update(Voucher)
+            .where(
+                Voucher.id == voucher.id,
+                (Voucher.usage_limit.is_(None)) | (Voucher.used_count < Voucher.usage_limit),
+            )
+            .values(used_count=Voucher.used_count + 1)
+        )
+        if counted.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        used = await self.session.scalar(
+            select(func.count())
+            .select_from(VoucherRedemption)
+            .where(
+                VoucherRedemption.voucher_id == voucher.id,
+                VoucherRedemption.buyer_id == buyer_id,
+                VoucherRedemption.released.is_(False),
+            )
+        )
+        if (used or 0) >= voucher.per_buyer_limit:
+            return False  # the caller rolls back its savepoint, undoing the count above
+        redemption.released = False
+        await self.session.flush()  # inside the caller's savepoint, so its rollback undoes this too
+        return True
+
     async def release(self, order_id: int) -> None:
         """An unpaid order was cancelled: its voucher use no longer counts."""
         redemption = await self.session.scalar(
