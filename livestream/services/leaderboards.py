@@ -64,7 +64,11 @@ class LeaderboardService:
             for line_id, sid, streamer in (
                 await self.session.execute(
                     select(LedgerEntry.order_line_id, LedgerEntry.live_session_id, LedgerEntry.streamer_user_id)
-                    .where(LedgerEntry.live_session_id.is_not(None), LedgerEntry.order_line_id.is_not(None))
+                    .where(
+                        LedgerEntry.live_session_id.is_not(None),
+                        LedgerEntry.streamer_user_id.is_not(None),
+                        LedgerEntry.order_line_id.is_not(None),
+                    )
                     .distinct()
                 )
             ).tuples()
@@ -90,7 +94,11 @@ class LeaderboardService:
         first_at: dict[tuple[int, int | None], dt.datetime] = {}
         for order_id, refund_id, line_id, sid, streamer, amount, at in rows:
             if sid is None or streamer is None:
-                sid, streamer = attributed[line_id]
+                # A row of an attributed line without the tag (the centre's fee…) counts for that line's session;
+                # a line whose streamer is unknown (an account since removed) counts for no one.
+                sid, streamer = attributed.get(line_id, (None, None))
+                if sid is None or streamer is None:
+                    continue
             key = (order_id, refund_id)
             events[key][(sid, streamer)] += amount
             first_at.setdefault(key, at)
