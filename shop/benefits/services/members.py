@@ -13,7 +13,7 @@ from shop.audit import record
 from shop.auth import Caller
 from shop.benefits.models import Member, Participation
 from shop.benefits.schemas import MemberIn, MemberOut, ParticipationIn
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 T = TypeVar("T")
 
@@ -25,6 +25,21 @@ async def get_or_404(session: AsyncSession, model: type[T], ident: int, what: st
             raise InvalidInput(f"No {what} with id {ident}.", field=field)
         raise NotFound(f"No {what} with id {ident}.")
     return row
+
+
+async def ensure_member_in_scope(session: AsyncSession, caller: Caller, member_id: int) -> None:
+    """Admins reach every member; a workshop manager only members who take part in one of their workshops."""
+    if caller.role is Role.CENTRE_ADMIN:
+        return
+    if caller.role is Role.WORKSHOP_MANAGER and caller.workshop_ids:
+        shared = await session.scalar(
+            select(Participation.id)
+            .where(Participation.member_id == member_id, Participation.workshop_id.in_(caller.workshop_ids))
+            .limit(1)
+        )
+        if shared is not None:
+            return
+    raise Forbidden(f"Member {member_id} takes part in none of your workshops.", field="member_id")
 
 
 async def require_workshop(session: AsyncSession, workshop_id: int, field: str = "workshop_id") -> Workshop:
@@ -118,6 +133,11 @@ class MemberService:
         from sqlalchemy import func
 
         query = select(Member)
+        scope = filters.get("workshop_ids")
+        if scope is not None:  # a workshop manager lists only the members of their workshops
+            query = query.where(
+                Member.id.in_(select(Participation.member_id).where(Participation.workshop_id.in_(scope)))
+            )
         if filters.get("kind") is not None:
             query = query.where(Member.kind == filters["kind"])
         total = await self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
