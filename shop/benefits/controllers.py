@@ -167,8 +167,9 @@ class RecordsController(Controller):
 
     @get("/workshops/{workshop_id:int}/register", guards=[requires_staff], summary="Shares held at a date")
     async def register(
-        self, db_session: AsyncSession, workshop_id: int, on: dt.date = Parameter(query="on")
+        self, db_session: AsyncSession, caller: Caller, workshop_id: int, on: dt.date = Parameter(query="on")
     ) -> RegisterOut:
+        ensure_workshop_scope(caller, workshop_id)
         return await EquityService(db_session).register(workshop_id, on)
 
     @post("/agreements", guards=[requires_admin], status_code=201, summary="Set a workshop's benefit agreement")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import Region, Workshop
 from shop.accounts.models import Role, User
 from shop.audit import record
 from shop.auth import Caller
-from shop.benefits.models import Member, Participation
+from shop.benefits.models import Member, Participation, ShareChange, StatementLine
 from shop.benefits.schemas import MemberIn, MemberOut, ParticipationIn
 from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -32,12 +32,18 @@ async def ensure_member_in_scope(session: AsyncSession, caller: Caller, member_i
     if caller.role is Role.CENTRE_ADMIN:
         return
     if caller.role is Role.WORKSHOP_MANAGER and caller.workshop_ids:
-        shared = await session.scalar(
-            select(Participation.id)
-            .where(Participation.member_id == member_id, Participation.workshop_id.in_(caller.workshop_ids))
-            .limit(1)
+        scope = caller.workshop_ids
+        # Taking part in a workshop's scheme, holding its shares, or having been paid by it (a statement line).
+        ties = union_all(
+            select(Participation.member_id).where(
+                Participation.member_id == member_id, Participation.workshop_id.in_(scope)
+            ),
+            select(ShareChange.member_id).where(ShareChange.member_id == member_id, ShareChange.workshop_id.in_(scope)),
+            select(StatementLine.member_id).where(
+                StatementLine.member_id == member_id, StatementLine.workshop_id.in_(scope)
+            ),
         )
-        if shared is not None:
+        if await session.scalar(select(ties.subquery().c[0]).limit(1)) is not None:
             return
     raise Forbidden(f"Member {member_id} takes part in none of your workshops.", field="member_id")
 
@@ -137,6 +143,7 @@ class MemberService:
         if scope is not None:  # a workshop manager lists only the members of their workshops
             query = query.where(
                 Member.id.in_(select(Participation.member_id).where(Participation.workshop_id.in_(scope)))
+                | Member.id.in_(select(ShareChange.member_id).where(ShareChange.workshop_id.in_(scope)))
             )
         if filters.get("kind") is not None:
             query = query.where(Member.kind == filters["kind"])
