@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         check_throttle_handler=lambda request: request.method == "POST" and request.url.path in LOGIN_PATHS,
         exclude_opt_key="no_rate_limit",
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=_route_handlers(),
         dependencies=dependencies,
         state=State({"settings": settings, "engine": engine, "session_factory": session_factory, "redis": redis}),
@@ -121,7 +121,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[build_channels(settings, redis)],
         middleware=[
             metrics_middleware,
-            request_context_middleware,
             csrf_middleware,
             DefineMiddleware(OptionalJWTAuthMiddleware, exclude=["^/schema", "^/metrics$"]),  # metrics: own token
             rate_limit.middleware,
@@ -144,3 +143,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.app.upload_max_bytes + 64 * 1024,
         debug=settings.app.debug,
     )
+    # Outermost, around the router: request ids and security headers on every answer, unknown paths (404) included.
+    app.asgi_handler = request_context_middleware(app.asgi_handler)
+    return app

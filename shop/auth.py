@@ -216,7 +216,9 @@ def requires(*roles: Role) -> RoleGuard:
     return RoleGuard(*roles)
 
 
-requires_login = requires()
+# Any person logged in. The showroom kiosk's device token is not a person: it browses, builds anonymous carts and
+# confirms counter payments (routes that name Role.KIOSK), and gets 403 on personal routes (orders, checkout, me).
+requires_login = requires(*(role for role in Role if role is not Role.KIOSK))
 requires_admin = requires(Role.CENTRE_ADMIN)
 requires_staff = requires(Role.CENTRE_ADMIN, Role.WORKSHOP_MANAGER)
 

@@ -13,7 +13,7 @@ import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 log = structlog.get_logger(__name__)
 
@@ -116,6 +116,15 @@ def database_unavailable_handler(_: Request[Any, Any, Any], exc: DBAPIError) -> 
     return _json(500, error_body(500, "Internal server error"))
 
 
+OUT_OF_RANGE = "A number in the request is out of range (ids and amounts are at most 9223372036854775807)."
+
+
+def out_of_range_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """An integer the database cannot store (SQLite: OverflowError; PostgreSQL: DataError) is bad input, not a 500."""
+    log.info("value_out_of_range", error_type=type(exc).__name__)
+    return _json(400, error_body(400, OUT_OF_RANGE), request=request)
+
+
 def connection_error_handler(_: Request[Any, Any, Any], exc: OSError) -> Response[Any]:
     log.warning("dependency_unavailable", error=str(exc)[:200])
     return _json(
@@ -135,6 +144,8 @@ exception_handlers: dict[Any, Any] = {
     PermissionDeniedException: http_error_handler,
     HTTPException: http_error_handler,
     IntegrityError: integrity_error_handler,
+    DataError: out_of_range_handler,
+    OverflowError: out_of_range_handler,
     DBAPIError: database_unavailable_handler,
     ConnectionError: connection_error_handler,
     TimeoutError: connection_error_handler,

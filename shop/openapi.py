@@ -1,7 +1,11 @@
 """Document every route's error responses in the OpenAPI schema, derived from what the route declares.
 
-A guarded route can answer 401 and 403; a route with path parameters 404; a write route 409 and 422; a route
-with parameters or a body 400. Routes may add their own `responses`; those take precedence.
+Every route can answer 400 (malformed query, path or body) and 503 (a dependency is down). A guarded route can
+answer 401 and 403; a route that takes input (path or query parameters, a body) 404 (it, or a resource it names,
+does not exist) and 422 (well-formed but invalid); a write route also 403 (the CSRF check refuses a cookie write
+without its token, whatever the route's guard) and 409; an upload 413; a log-in route 401 and 429. Routes may add
+their own `responses`; those take precedence. The schema fuzzer (tests/security/test_fuzz_api.py) holds every
+route to these.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ _DESCRIPTIONS = {
     403: "Logged in, but this role or workshop scope may not do this",
     404: "No such resource",
     409: "Conflicts with the current state (duplicate, stock, booking or state-machine conflict)",
+    413: "The request body is larger than the hub accepts",
     422: "Well-formed but invalid: `errors` names the field and the problem",
     429: "Too many requests; retry later",
     503: "A service the hub depends on is unavailable; retry shortly",
@@ -41,19 +46,33 @@ def _spec(code: int) -> ResponseSpec:
     return ResponseSpec(data_container=ErrorBody, description=_DESCRIPTIONS[code], generate_examples=False)
 
 
+# Function parameters that are injected (dependencies, the request), not taken from the caller's input.
+_INJECTED = frozenset(
+    {"self", "request", "db_session", "settings", "caller", "optional_caller", "paging", "figures", "state", "scope"}
+)
+
+
+def _takes_input(handler: HTTPRouteHandler, path: str) -> bool:
+    if "{" in path:
+        return True
+    return any(name not in _INJECTED for name in handler.parsed_fn_signature.parameters)
+
+
 def _codes(handler: HTTPRouteHandler, path: str, controller_guarded: bool) -> set[int]:
-    codes = {503}
+    codes = {400, 503}  # every route validates its query, path or body
     public = bool(handler.opt.get("public"))
     if not public and (handler.guards or controller_guarded):
         codes |= {401, 403}
-    if "{" in path:
-        codes.add(404)
+    if _takes_input(handler, path):
+        codes |= {404, 422}
     methods = set(handler.http_methods)
     if methods & {"POST", "PUT", "PATCH", "DELETE"}:
-        codes |= {400, 409, 422}
-    codes.add(400)  # every route validates its query, path or body
+        codes |= {403, 404, 409, 422}
+        data = handler.parsed_fn_signature.parameters.get("data")
+        if data is not None and "multipart" in str(data.kwarg_definition or "").lower():
+            codes.add(413)
     if path.endswith("/login"):
-        codes.add(429)
+        codes |= {401, 429}
     return codes
 
 

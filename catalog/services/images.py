@@ -23,6 +23,18 @@ ALLOWED_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 MAX_PIXELS = 40_000_000  # refuse decompression bombs
 
 
+def _trailing_data(content: bytes, mime: str) -> bool:
+    """True when bytes follow the image's own end: a polyglot (an image with a page or script appended)."""
+    if mime == "image/png":
+        end = content.rfind(b"IEND")
+        return end < 0 or len(content) > end + 8  # the IEND chunk type, then its 4-byte CRC, then nothing
+    if mime == "image/jpeg":
+        return not content.rstrip(b"\x00").endswith(b"\xff\xd9")  # end-of-image marker, then only padding
+    if mime == "image/webp":
+        return len(content) != 8 + int.from_bytes(content[4:8], "little")  # RIFF size covers the whole file
+    return True
+
+
 class ImageService:
     def __init__(self, session: AsyncSession, upload_dir: Path, max_bytes: int) -> None:
         self.session = session
@@ -37,6 +49,8 @@ class ImageService:
         kind = filetype.guess(content)
         if kind is None or kind.mime not in ALLOWED_TYPES:
             raise InvalidInput("Only JPEG, PNG or WebP images are accepted.", field="file")
+        if _trailing_data(content, kind.mime):
+            raise InvalidInput("The image has extra data after its end; save it again as a plain image.", field="file")
         try:
             with Image.open(io.BytesIO(content)) as img:
                 width, height = img.size

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.accounts.models import Role
 from shop.auth import PUBLIC, Caller, ensure_workshop_scope, requires, requires_admin, requires_staff
-from shop.benefits.models import LogStatus, MemberKind
+from shop.benefits.models import LogStatus, Member, MemberKind
 from shop.benefits.schemas import (
     AdjustmentIn,
     AgreementIn,
@@ -44,7 +44,7 @@ from shop.benefits.services.close import CloseService
 from shop.benefits.services.equity import EquityService
 from shop.benefits.services.labour import LabourService
 from shop.benefits.services.links import LinkService
-from shop.benefits.services.members import MemberService
+from shop.benefits.services.members import MemberService, ensure_member_in_scope, get_or_404
 from shop.benefits.services.months import parse_month
 from shop.benefits.services.pdf import render_pdf
 from shop.benefits.services.purchase import PurchaseService
@@ -76,13 +76,22 @@ class RecordsController(Controller):
 
     @get("/members", guards=[requires_staff], summary="List members")
     async def list_members(
-        self, db_session: AsyncSession, paging: Page, kind: MemberKind | None = Parameter(query="kind", default=None)
+        self,
+        db_session: AsyncSession,
+        caller: Caller,
+        paging: Page,
+        kind: MemberKind | None = Parameter(query="kind", default=None),
     ) -> MemberPage:
-        items, total = await MemberService(db_session).list(paging.offset, paging.per_page, kind=kind)
+        scope = None if caller.is_admin else caller.workshop_ids
+        items, total = await MemberService(db_session).list(
+            paging.offset, paging.per_page, kind=kind, workshop_ids=scope
+        )
         return MemberPage(items=items, total=total, page=paging.page, per_page=paging.per_page)
 
     @get("/members/{member_id:int}", guards=[requires_staff], summary="A member and the schemes they take part in")
-    async def get_member(self, db_session: AsyncSession, member_id: int) -> MemberOut:
+    async def get_member(self, db_session: AsyncSession, caller: Caller, member_id: int) -> MemberOut:
+        await get_or_404(db_session, Member, member_id, "member")
+        await ensure_member_in_scope(db_session, caller, member_id)
         return await MemberService(db_session).get(member_id)
 
     @post(
@@ -99,7 +108,8 @@ class RecordsController(Controller):
         return await LabourService(db_session).set_rate(caller, workshop_id, data)
 
     @get("/workshops/{workshop_id:int}/rates", guards=[requires_staff], summary="A workshop's rate table")
-    async def rates(self, db_session: AsyncSession, workshop_id: int) -> list[RateOut]:
+    async def rates(self, db_session: AsyncSession, caller: Caller, workshop_id: int) -> list[RateOut]:
+        ensure_workshop_scope(caller, workshop_id)
         return await LabourService(db_session).rates(workshop_id)
 
     @post("/work-logs", guards=[requires_staff], status_code=201, summary="Record a work log (pending approval)")
@@ -157,8 +167,9 @@ class RecordsController(Controller):
 
     @get("/workshops/{workshop_id:int}/register", guards=[requires_staff], summary="Shares held at a date")
     async def register(
-        self, db_session: AsyncSession, workshop_id: int, on: dt.date = Parameter(query="on")
+        self, db_session: AsyncSession, caller: Caller, workshop_id: int, on: dt.date = Parameter(query="on")
     ) -> RegisterOut:
+        ensure_workshop_scope(caller, workshop_id)
         return await EquityService(db_session).register(workshop_id, on)
 
     @post("/agreements", guards=[requires_admin], status_code=201, summary="Set a workshop's benefit agreement")
@@ -241,8 +252,12 @@ class MonthController(Controller):
         return await _pdf_response(await service.statement(month, member_id))
 
     @get("/statements/{month:str}/{member_id:int}/sms", guards=[requires_staff], summary="SMS summary text")
-    async def statement_sms(self, db_session: AsyncSession, month: str, member_id: int) -> Response[str]:
-        st = await StatementService(db_session).statement(month, member_id)
+    async def statement_sms(
+        self, db_session: AsyncSession, caller: Caller, month: str, member_id: int
+    ) -> Response[str]:
+        service = StatementService(db_session)
+        await service.ensure_may_read(caller, member_id)
+        st = await service.statement(month, member_id)
         return Response(st.sms, media_type="text/plain; charset=utf-8")
 
     @post(

@@ -13,7 +13,7 @@ from shop.audit import record
 from shop.auth import Caller
 from shop.benefits.models import Statement, StatementLink
 from shop.benefits.schemas import LinkOut
-from shop.benefits.services.members import get_or_404
+from shop.benefits.services.members import ensure_member_in_scope, get_or_404
 from shop.benefits.services.months import parse_month
 from shop.errors import NotFound
 
@@ -28,6 +28,7 @@ class LinkService:
 
     async def create(self, caller: Caller, month: str, member_id: int, days: int, base_url: str) -> LinkOut:
         month = parse_month(month)
+        await ensure_member_in_scope(self.session, caller, member_id)
         if (
             await self.session.scalar(
                 select(Statement.id).where(Statement.month == month, Statement.member_id == member_id)
@@ -55,6 +56,7 @@ class LinkService:
 
     async def revoke(self, caller: Caller, link_id: int) -> None:
         link = await get_or_404(self.session, StatementLink, link_id, "statement link")
+        await ensure_member_in_scope(self.session, caller, link.member_id)
         if link.revoked_at is None:
             link.revoked_at = dt.datetime.now(dt.UTC)
             record(

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import Region, Workshop
 from shop.accounts.models import Role, User
 from shop.audit import record
 from shop.auth import Caller
-from shop.benefits.models import Member, Participation
+from shop.benefits.models import Member, Participation, ShareChange, StatementLine
 from shop.benefits.schemas import MemberIn, MemberOut, ParticipationIn
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 T = TypeVar("T")
 
@@ -25,6 +25,27 @@ async def get_or_404(session: AsyncSession, model: type[T], ident: int, what: st
             raise InvalidInput(f"No {what} with id {ident}.", field=field)
         raise NotFound(f"No {what} with id {ident}.")
     return row
+
+
+async def ensure_member_in_scope(session: AsyncSession, caller: Caller, member_id: int) -> None:
+    """Admins reach every member; a workshop manager only members who take part in one of their workshops."""
+    if caller.role is Role.CENTRE_ADMIN:
+        return
+    if caller.role is Role.WORKSHOP_MANAGER and caller.workshop_ids:
+        scope = caller.workshop_ids
+        # Taking part in a workshop's scheme, holding its shares, or having been paid by it (a statement line).
+        ties = union_all(
+            select(Participation.member_id).where(
+                Participation.member_id == member_id, Participation.workshop_id.in_(scope)
+            ),
+            select(ShareChange.member_id).where(ShareChange.member_id == member_id, ShareChange.workshop_id.in_(scope)),
+            select(StatementLine.member_id).where(
+                StatementLine.member_id == member_id, StatementLine.workshop_id.in_(scope)
+            ),
+        )
+        if await session.scalar(select(ties.subquery().c[0]).limit(1)) is not None:
+            return
+    raise Forbidden(f"Member {member_id} takes part in none of your workshops.", field="member_id")
 
 
 async def require_workshop(session: AsyncSession, workshop_id: int, field: str = "workshop_id") -> Workshop:
@@ -118,6 +139,12 @@ class MemberService:
         from sqlalchemy import func
 
         query = select(Member)
+        scope = filters.get("workshop_ids")
+        if scope is not None:  # a workshop manager lists only the members of their workshops
+            query = query.where(
+                Member.id.in_(select(Participation.member_id).where(Participation.workshop_id.in_(scope)))
+                | Member.id.in_(select(ShareChange.member_id).where(ShareChange.workshop_id.in_(scope)))
+            )
         if filters.get("kind") is not None:
             query = query.where(Member.kind == filters["kind"])
         total = await self.session.scalar(select(func.count()).select_from(query.subquery())) or 0

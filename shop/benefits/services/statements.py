@@ -14,7 +14,7 @@ from catalog.models import Workshop
 from shop.auth import Caller
 from shop.benefits.models import LineKind, Member, Settlement, Statement, StatementLine
 from shop.benefits.schemas import LineOut, PayeeOut, SettlementOut, StatementOut
-from shop.benefits.services.members import get_or_404
+from shop.benefits.services.members import ensure_member_in_scope, get_or_404
 from shop.benefits.services.months import is_closed, parse_month
 from shop.errors import Forbidden, NotFound
 from shop.money import format_yuan
@@ -73,8 +73,9 @@ class StatementService:
         return {i: n for i, n in rows.all()}
 
     async def ensure_may_read(self, caller: Caller, member_id: int) -> None:
-        """Staff see every statement; a member or streamer sees only their own."""
+        """Admins see every statement, managers those of their workshops' members; others only their own."""
         if caller.role.value in ("centre_admin", "workshop_manager"):
+            await ensure_member_in_scope(self.session, caller, member_id)
             return
         own = await self.session.scalar(select(Member.id).where(Member.user_id == caller.id))
         if own != member_id:
