@@ -234,7 +234,12 @@ class SessionController(Controller):
         ensure_streamer_or_centre(caller, live.streamer_user_id)
         return BroadcastService(db_session, figures).share(live, settings.app.base_url)
 
-    @get("/{session_id:int}/qr.png", opt=PUBLIC, summary="QR code (PNG) of the session's share link")
+    @get(
+        "/{session_id:int}/qr.png",
+        opt=PUBLIC,
+        media_type="image/png",
+        summary="QR code (PNG) of the session's share link",
+    )
     async def qr(self, db_session: AsyncSession, settings: Settings, session_id: int) -> Response[bytes]:
         live = await get_session(db_session, session_id)
         png = qr_png(share_url(settings.app.base_url, live.share_code))

@@ -84,7 +84,10 @@ def _lifespans() -> list[Callable[[Litestar], Any]]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    configure_logging(json_logs=settings.app.environment != "development" or not settings.app.debug)
+    configure_logging(
+        json_logs=settings.app.environment != "development" or not settings.app.debug,
+        cache=settings.app.environment != "test",
+    )
     engine = create_engine(settings.db)
     session_factory = create_session_factory(engine)
     redis = redis_client(settings)

@@ -217,8 +217,10 @@ def requires(*roles: Role) -> RoleGuard:
 
 
 # Any person logged in. The showroom kiosk's device token is not a person: it browses, builds anonymous carts and
-# confirms counter payments (routes that name Role.KIOSK), and gets 403 on personal routes (orders, checkout, me).
+# confirms counter payments (routes that name Role.KIOSK), and gets 403 on personal routes (orders, checkout).
 requires_login = requires(*(role for role in Role if role is not Role.KIOSK))
+# Any account at all, the kiosk included: only "who am I" (a kiosk screen shows which device it is).
+requires_account = requires(*Role)
 requires_admin = requires(Role.CENTRE_ADMIN)
 requires_staff = requires(Role.CENTRE_ADMIN, Role.WORKSHOP_MANAGER)
 

@@ -72,7 +72,9 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(json_logs: bool = True, level: int = logging.INFO) -> None:
+def configure_logging(json_logs: bool = True, level: int = logging.INFO, *, cache: bool = True) -> None:
+    """Configure structlog and the stdlib root logger's redaction. `cache=False` (tests) keeps every logger following
+    the current configuration, so `structlog.testing.capture_logs` sees loggers that were used before it."""
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -87,7 +89,7 @@ def configure_logging(json_logs: bool = True, level: int = logging.INFO) -> None
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache,
     )
     root = logging.getLogger()
     for handler in root.handlers:

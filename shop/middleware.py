@@ -16,8 +16,12 @@ SECURITY_HEADERS = {
     # only from our own static files; inline styles stay allowed (htmx injects its indicator style, some pages
     # print with a <style> block). Forms post only to us, nothing may frame us, no plugins, no <base> hijack.
     "content-security-policy": (
-        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-        "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        # Stripe.js (the online payment page) loads from js.stripe.com, frames its card/Alipay/WeChat Pay fields and
+        # talks to api.stripe.com: the hosts Stripe documents for a CSP; nothing else leaves 'self'.
+        "default-src 'self'; img-src 'self' data: blob: https://*.stripe.com; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self' https://js.stripe.com; frame-src https://js.stripe.com https://hooks.stripe.com; "
+        "connect-src 'self' ws: wss: https://api.stripe.com; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
     ),
 }
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop.accounts.models import Role
 from shop.accounts.schemas import CreateUserRequest, LoginRequest, RegisterRequest, TokenOut, UpdateUserRequest, UserOut
 from shop.accounts.services import AccountService, user_out
-from shop.auth import PUBLIC, SESSION_COOKIE, Caller, requires_admin, requires_login
+from shop.auth import PUBLIC, SESSION_COOKIE, Caller, requires_account, requires_admin
 from shop.deps import Page
 from shop.settings import Settings
 
@@ -71,7 +71,7 @@ class AuthController(Controller):
     async def logout(self) -> Response[dict[str, str]]:
         return Response({"status": "logged_out"}, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
 
-    @get("/me", guards=[requires_login], summary="The logged-in account")
+    @get("/me", guards=[requires_account], summary="The logged-in account (any role, the kiosk device included)")
     async def me(self, db_session: AsyncSession, caller: Caller) -> UserOut:
         return user_out(await AccountService(db_session).get(caller.id))
 

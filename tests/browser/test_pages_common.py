@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import assert_accessible, login, screenshot
+from tests.browser.conftest import LiveHub, assert_accessible, login, new_context, screenshot
 
 
 def test_a_wrong_password_is_explained_and_the_right_one_logs_in(phone: Page) -> None:
@@ -45,3 +45,18 @@ def test_a_form_without_its_csrf_token_is_refused(phone: Page) -> None:
     response = phone.request.post("/logout", form={"x": "1"})
     assert response.status == 403
     assert response.json()["errors"] == [{"field": "_csrf", "message": "missing or wrong CSRF token"}]
+
+
+def test_pages_reflow_at_200_percent_zoom_without_sideways_scrolling(browser: Browser, live_hub: LiveHub) -> None:
+    # Given a 1280 px wide desktop window zoomed to 200% — the same layout width as a 640 px window (WCAG 1.4.10)
+    context = new_context(browser, live_hub, {"width": 640, "height": 400})
+    page = context.new_page()
+    for path in ("/", "/search?q=hongtang", "/login", "/cart"):
+        # When each page is opened
+        page.goto(path)
+        # Then nothing is wider than the window: no sideways scrolling, and the main heading is on screen
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 200% zoom"
+        assert page.locator("h1").first.bounding_box() is not None
+    screenshot(page, "zoom-200-search")
+    context.close()

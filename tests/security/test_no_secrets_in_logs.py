@@ -52,7 +52,7 @@ async def test_flows_leave_no_secret_or_personal_data_in_logs(
         update={"secret_key": STRIPE_SECRET, "webhook_secret": WEBHOOK_SECRET, "api_base": "http://127.0.0.1:9"}
     )
     app = create_app(settings)
-    configure_logging(json_logs=True, level=logging.DEBUG)
+    configure_logging(json_logs=True, level=logging.DEBUG, cache=False)
     capfd.readouterr()  # only what the hub logs from here on counts, not the test's own setup
     caplog.clear()
     caplog.set_level(logging.INFO)
