@@ -7,6 +7,7 @@ over both backends. Each backend's database is migrated once per test session an
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -62,6 +63,13 @@ def postgresql_url(worker_tag: str) -> Iterator[str]:
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest) -> str:
     url: str = request.getfixturevalue(f"{request.param}_url")
+    if url.startswith("sqlite"):
+        # Each test gets its own copy of the migrated file: a connection an earlier test leaked (a task cancelled
+        # mid-transaction) can never hold this test's write lock.
+        template = Path(url.split("///", 1)[1])
+        copy = request.getfixturevalue("tmp_path") / "hub_test.sqlite3"
+        shutil.copyfile(template, copy)
+        url = f"sqlite+aiosqlite:///{copy}"
     return url
 
 

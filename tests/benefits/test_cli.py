@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from shop.db import create_engine, create_session_factory
 from shop.settings import DatabaseSettings
 from tests.benefits.test_seed_examples import brown_sugar_october
@@ -25,7 +27,9 @@ def _hub(*args: str, url: str, tmp_path: Path) -> subprocess.CompletedProcess[st
     )
 
 
-async def test_hub_benefits_close(sqlite_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the CLI against this test's own SQLite copy
+async def test_hub_benefits_close(db_url: str, tmp_path: Path) -> None:
+    sqlite_url = db_url
     # given
     await empty_database(sqlite_url)
     engine = create_engine(DatabaseSettings.model_validate({"DATABASE_URL": sqlite_url}), null_pool=True)

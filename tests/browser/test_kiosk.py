@@ -190,7 +190,8 @@ def _paid_order(api: httpx.Client, admin: dict[str, str], buyer: dict[str, str],
         "/api/checkout",
         json={"lines": [{"variant_id": variant_id, "quantity": 1, "share_code": code}], "payment_method": "offline",
               "delivery": {"method": "home", "address": {"name": "王女士", "phone": "13800000001", "county": "青田县",
-                                                          "detail": "鹤城街道 1 号"}}},
+                                                          "township": "鹤塘乡", "village": "上坪村",
+                                                          "detail": "上坪村 1 号"}}},
         headers=buyer,
     )  # fmt: skip
     assert r.status_code == 201, r.text
