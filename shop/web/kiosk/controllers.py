@@ -278,7 +278,7 @@ class KioskController(Controller):
                 await service.remove_line(None, token[:64] if token else None, line_id)
             else:
                 await service.update_line(None, token[:64] if token else None, line_id, CartLineUpdate(int(raw)))
-        except NotFound:
+        except NotFound:  # a double tap on a line already removed: the cart below shows what is left
             pass
         return Redirect(f"{KIOSK_PATH}/cart", status_code=303, headers=NO_STORE)
 
