@@ -98,10 +98,20 @@ async def seed(flash_buyers: int) -> dict[str, Any]:
         county = Region(level=RegionLevel.COUNTY, name="青田县")
         s.add(county)
         await s.flush()
-        village = Region(level=RegionLevel.VILLAGE, name="夏严村", parent_id=county.id, county_id=county.id)
+        township = Region(level=RegionLevel.TOWNSHIP, name="仁庄镇", parent_id=county.id, county_id=county.id)
+        s.add(township)
+        await s.flush()
+        village = Region(
+            level=RegionLevel.VILLAGE,
+            name="夏严村",
+            parent_id=township.id,
+            county_id=county.id,
+            township_id=township.id,
+        )
         brand = Brand(name="丽水山坊", slug="lishui")
         s.add_all([village, brand])
         await s.flush()
+        pickup_point_id = await _pickup_network(s, county.id, township.id, village.id)
         workshop = Workshop(
             name="知味红·红糖工坊",
             village_id=village.id,
@@ -156,7 +166,49 @@ async def seed(flash_buyers: int) -> dict[str, Any]:
         "buyer_tokens": tokens[:BUYERS],
         "flash_tokens": tokens[BUYERS : BUYERS + flash_buyers],
         "kiosk_token": tokens[-1],
+        "pickup_point_id": pickup_point_id,
     }
+
+
+async def _pickup_network(session: Any, county_id: int, township_id: int, village_id: int) -> int:
+    """County hub → township station → village point, so each paid order plans its shipment as in production."""
+    from logistics.models import NodeKind, PointKind
+    from logistics.schemas import DepartureIn, NodeCreate, RouteCreate
+    from logistics.services.network import NetworkService
+    from shop.accounts.models import Role
+    from shop.auth import Caller
+
+    actor = Caller(None, "bench", Role.CENTRE_ADMIN, "bench")  # type: ignore[arg-type]
+    network = NetworkService(session)
+    hub = await network.create_node(
+        actor, NodeCreate(kind=NodeKind.HUB, code="HUB-B", name="青田县物流中心", region_id=county_id), commit=False
+    )
+    station = await network.create_node(
+        actor,
+        NodeCreate(kind=NodeKind.STATION, code="STN-B", name="仁庄镇服务站", region_id=township_id, parent_id=hub.id),
+        commit=False,
+    )
+    point = await network.create_node(
+        actor,
+        NodeCreate(
+            kind=NodeKind.POINT,
+            code="PT-B",
+            name="夏严村村级服务点",
+            region_id=village_id,
+            parent_id=station.id,
+            point_kind=PointKind.SERVICE_POINT,
+            capacity=100_000,  # the bench's thousands of uncollected parcels all wait at this one point
+        ),
+        commit=False,
+    )
+    departures = [DepartureIn(weekday=day, time=t) for day in range(7) for t in ("09:00", "15:00")]
+    await network.create_route(
+        actor, RouteCreate(origin_id=hub.id, destination_id=station.id, transit_minutes=60, departures=departures)
+    )
+    await network.create_route(
+        actor, RouteCreate(origin_id=station.id, destination_id=point.id, transit_minutes=45, departures=departures)
+    )
+    return int(point.id)
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -274,11 +326,11 @@ async def _post(client: httpx.AsyncClient, url: str, body: Any, token: str) -> h
 
 
 async def _checkout_and_pay(
-    client: httpx.AsyncClient, token: str, kiosk: str, variant: int, qty: int
+    client: httpx.AsyncClient, token: str, kiosk: str, variant: int, qty: int, point: int
 ) -> tuple[int, float, float]:
     """(status of checkout, checkout seconds, payment seconds)."""
     body = {
-        "delivery": {"method": "pickup", "pickup_point_id": 1},
+        "delivery": {"method": "pickup", "pickup_point_id": point},
         "payment_method": "offline",
         "lines": [{"variant_id": variant, "quantity": qty}],
     }
@@ -315,6 +367,7 @@ async def sustained(
                         data["kiosk_token"],
                         rng.choice(data["sustained_variants"]),
                         rng.randint(1, 2),
+                        data["pickup_point_id"],
                     )
                 except (httpx.HTTPError, RuntimeError):
                     errors += 1
@@ -370,7 +423,9 @@ async def flash_sale(base: str, data: dict[str, Any], units: int, in_flight: int
 
         async def buyer(token: str) -> None:
             async with gate:
-                status, _, _ = await _checkout_and_pay(client, token, data["kiosk_token"], variant, 1)
+                status, _, _ = await _checkout_and_pay(
+                    client, token, data["kiosk_token"], variant, 1, data["pickup_point_id"]
+                )
                 statuses.append(status)
 
         started = time.perf_counter()
@@ -449,7 +504,7 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
             # a few buyers come back, as in the sustained run, where each of 400 buyers calls about once a second
             token = rng.choice(data["buyer_tokens"][:20])
             body = {
-                "delivery": {"method": "pickup", "pickup_point_id": 1},
+                "delivery": {"method": "pickup", "pickup_point_id": data["pickup_point_id"]},
                 "payment_method": "offline",
                 "lines": [{"variant_id": rng.choice(data["sustained_variants"]), "quantity": 1}],
             }

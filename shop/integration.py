@@ -162,33 +162,19 @@ class OrderEventBridge:
 
 async def parcel_lines(session: AsyncSession, order: Order) -> list[QuoteLine]:
     """The order's lines as logistics parcels (weight and shelf life from the catalogue)."""
-    rows = dict(
-        (
-            await session.execute(
-                select(ProductVariant.id, ProductVariant.weight_g).where(
-                    ProductVariant.id.in_([ln.variant_id for ln in order.lines])
-                )
-            )
-        )
-        .tuples()
-        .all()
+    found = await session.execute(
+        select(ProductVariant.id, ProductVariant.weight_g, Product.shelf_life_days)
+        .join(Product, Product.id == ProductVariant.product_id)
+        .where(ProductVariant.id.in_([ln.variant_id for ln in order.lines]))
     )
-    shelf = dict(
-        (
-            await session.execute(
-                select(Product.id, Product.shelf_life_days).where(Product.id.in_([ln.product_id for ln in order.lines]))
-            )
-        )
-        .tuples()
-        .all()
-    )
+    catalogue = {variant_id: (weight_g, shelf_life) for variant_id, weight_g, shelf_life in found.tuples()}
     return [
         QuoteLine(
             product_id=ln.product_id,
             workshop_id=ln.workshop_id,
-            weight_g=rows.get(ln.variant_id, 0),
+            weight_g=catalogue.get(ln.variant_id, (0, None))[0],
             qty=ln.quantity,
-            shelf_life_days=shelf.get(ln.product_id),
+            shelf_life_days=catalogue.get(ln.variant_id, (0, None))[1],
         )
         for ln in order.lines
     ]

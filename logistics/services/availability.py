@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from logistics.config import LOCAL_TZ, local
@@ -72,47 +72,74 @@ class Network:
 
 
 async def load_network(session: AsyncSession, point_ids: list[int], county_ids: set[int]) -> Network:
-    """Points, their stations and hubs, the origin hubs of `county_ids`, and the active routes between them."""
+    """Points, their stations and hubs, the origin hubs of `county_ids`, and the active routes between them.
+
+    Two queries, remembered for the rest of the session's transaction: a payment quotes the delivery and then plans
+    its shipments over the same network, and re-reading it was a third of the statements of a paid checkout.
+    """
+    key = (tuple(sorted(point_ids)), tuple(sorted(county_ids)))
+    remembered = _transaction_memo(session).get(key)
+    if remembered is not None:
+        return remembered
     net = Network()
-    points = list(await session.scalars(select(LogisticsNode).where(LogisticsNode.id.in_(point_ids))))
-    stations = list(
-        await session.scalars(
-            select(LogisticsNode).where(LogisticsNode.id.in_({p.parent_id for p in points if p.parent_id}))
-        )
-    )
-    hubs = list(
+    station_ids = select(LogisticsNode.parent_id).where(LogisticsNode.id.in_(point_ids)).scalar_subquery()
+    hub_ids = select(LogisticsNode.parent_id).where(LogisticsNode.id.in_(station_ids)).scalar_subquery()
+    nodes = list(
         await session.scalars(
             select(LogisticsNode).where(
-                LogisticsNode.kind == NodeKind.HUB,
-                LogisticsNode.is_active.is_(True),
                 or_(
-                    LogisticsNode.id.in_({s.parent_id for s in stations if s.parent_id}),
-                    LogisticsNode.region_id.in_(county_ids),
-                ),
+                    LogisticsNode.id.in_(point_ids),
+                    LogisticsNode.id.in_(station_ids),
+                    and_(
+                        LogisticsNode.kind == NodeKind.HUB,
+                        LogisticsNode.is_active.is_(True),
+                        or_(LogisticsNode.id.in_(hub_ids), LogisticsNode.region_id.in_(county_ids)),
+                    ),
+                )
             )
         )
     )
+    by_id = {node.id: node for node in nodes}
+    points = [by_id[i] for i in dict.fromkeys(point_ids) if i in by_id]
+    stations = [by_id[i] for i in dict.fromkeys(p.parent_id for p in points if p.parent_id) if i in by_id]
+    parent_hubs = {s.parent_id for s in stations if s.parent_id}
+    hubs = [
+        n
+        for n in nodes
+        if n.kind is NodeKind.HUB and n.is_active and (n.id in parent_hubs or n.region_id in county_ids)
+    ]
     for node in (*points, *stations, *hubs):
         net.nodes[node.id] = node
-    for hub in hubs:
+    for hub in sorted(hubs, key=lambda h: h.id):
         net.hub_by_county.setdefault(hub.region_id, hub.id)
     destinations = [n.id for n in (*points, *stations, *hubs)]
-    routes = list(
-        await session.scalars(select(Route).where(Route.destination_id.in_(destinations), Route.is_active.is_(True)))
+    rows = await session.execute(
+        select(Route, RouteDeparture.weekday, RouteDeparture.minute)
+        .outerjoin(RouteDeparture, RouteDeparture.route_id == Route.id)
+        .where(Route.destination_id.in_(destinations), Route.is_active.is_(True))
     )
+    routes: dict[int, Route] = {}
     departures: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    if routes:
-        rows = await session.execute(
-            select(RouteDeparture.route_id, RouteDeparture.weekday, RouteDeparture.minute).where(
-                RouteDeparture.route_id.in_([r.id for r in routes])
-            )
-        )
-        for route_id, weekday, minute in rows:
-            departures[route_id][weekday].append(minute)
-    for r in routes:
+    for route, weekday, minute in rows:
+        routes[route.id] = route
+        if weekday is not None:
+            departures[route.id][weekday].append(minute)
+    for r in routes.values():
         deps = {wd: tuple(sorted(ms)) for wd, ms in departures[r.id].items()}
         net.legs[(r.origin_id, r.destination_id)] = Leg(r.id, r.origin_id, r.destination_id, r.transit_minutes, deps)
+    _transaction_memo(session)[key] = net
     return net
+
+
+def _transaction_memo(session: AsyncSession) -> dict[tuple[tuple[int, ...], tuple[int, ...]], Network]:
+    """Networks read in the session's current transaction; a new transaction (after a commit) starts empty."""
+    transaction = session.sync_session.get_transaction()
+    held = session.info.get("logistics.network")
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        session.info["logistics.network"] = held
+    memo: dict[tuple[tuple[int, ...], tuple[int, ...]], Network] = held[1]
+    return memo
 
 
 async def open_parcels(session: AsyncSession, point_ids: list[int]) -> dict[int, int]:

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
+from sqlalchemy.orm.util import identity_key
 
 from catalog.models import Region, RegionLevel, Workshop
 from logistics.config import get_logistics_settings, local, utc_now
@@ -110,7 +112,21 @@ class LogisticsDelivery:
     @staticmethod
     async def workshops(session: AsyncSession, lines: Sequence[ParcelLine]) -> dict[int, Workshop]:
         ids = {line.workshop_id for line in lines}
-        found = {w.id: w for w in await session.scalars(select(Workshop).where(Workshop.id.in_(ids)))}
+        found: dict[int, Workshop] = {}
+        for workshop_id in ids:
+            # A payment quotes and then plans shipments in one transaction: reuse what the session already holds.
+            held = session.sync_session.identity_map.get(identity_key(Workshop, workshop_id))
+            if isinstance(held, Workshop) and not inspect(held).expired_attributes:
+                found[workshop_id] = held
+        if len(found) < len(ids):
+            # Routing needs the county and name only: skip the stewards and ratings the model loads by default (two
+            # queries on every checkout and payment); raiseload makes any later use of them here fail loudly.
+            query = (
+                select(Workshop)
+                .where(Workshop.id.in_(ids - found.keys()))
+                .options(raiseload(Workshop.stewards), raiseload(Workshop.ratings))
+            )
+            found.update({w.id: w for w in await session.scalars(query)})
         missing = sorted(ids - found.keys())
         if missing:
             raise InvalidInput(f"Workshop {missing[0]} does not exist.", field="lines")
