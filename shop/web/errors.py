@@ -44,6 +44,6 @@ def page_error(
     else:
         message = detail
     page = render(request, "error.html", status_code=status_code, title=title, message=message)
-    if headers:  # Retry-After and RateLimit-* on a 429, Retry-After on a 503
-        page.headers.update(headers)
+    if headers:  # Retry-After and RateLimit-* on a 429; a page's 401 is the log-in form, not a Bearer challenge
+        page.headers.update({k: v for k, v in headers.items() if k.lower() != "www-authenticate"})
     return page
