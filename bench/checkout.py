@@ -467,6 +467,11 @@ def _server_env() -> dict[str, str]:
         "APP_ENV": "production",
         "DATABASE_POOL_SIZE": "20",
         "DATABASE_MAX_OVERFLOW": "10",
+        # Limits far above what the run sends (its buyers share one address and check out again and again), but on:
+        # the run still pays each limit's store call on the checkout and search paths.
+        "CHECKOUT_RATE_PER_MINUTE": "1000000",
+        "SEARCH_RATE_PER_MINUTE": "1000000",
+        "PICKUP_CODE_RATE_PER_MINUTE": "1000000",
     }
 
 

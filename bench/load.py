@@ -145,6 +145,11 @@ def start_server(port: int, workers: int, metrics_dir: str) -> subprocess.Popen[
         "DATABASE_POOL_SIZE": "20",
         "DATABASE_MAX_OVERFLOW": "10",
         "LOGIN_RATE_PER_MINUTE": "1000",
+        # Limits far above what the run sends (its buyers share one address and check out again and again), but on:
+        # the run still pays each limit's store call on the checkout and search paths.
+        "CHECKOUT_RATE_PER_MINUTE": "1000000",
+        "SEARCH_RATE_PER_MINUTE": "1000000",
+        "PICKUP_CODE_RATE_PER_MINUTE": "1000000",
     }
     log = open(SERVER_LOG, "wb")  # noqa: SIM115 - handed to the child process, which outlives this function
     return subprocess.Popen(

@@ -21,6 +21,7 @@ from search.schemas import (
 from search.services import SearchService
 from shop.auth import PUBLIC, requires_admin
 from shop.errors import ServiceUnavailable
+from shop.ratelimit import SEARCH, limited
 
 
 def _service(request: Request[Any, Any, Any]) -> SearchService:
@@ -34,7 +35,11 @@ class SearchController(Controller):
     path = "/api/search"
     tags = ["search"]
 
-    @get("/", opt=PUBLIC, summary="Search products: Chinese, pinyin, initials, typos, synonyms, facets")
+    @get(
+        "/",
+        opt={**PUBLIC, **limited(SEARCH)},
+        summary="Search products: Chinese, pinyin, initials, typos, synonyms, facets",
+    )
     async def search(
         self,
         request: Request[Any, Any, Any],
@@ -61,7 +66,7 @@ class SearchController(Controller):
         )  # fmt: skip
         return await _service(request).search(params)
 
-    @get("/suggest", opt=PUBLIC, summary="Suggestions as you type (pinyin and initials work)")
+    @get("/suggest", opt={**PUBLIC, **limited(SEARCH)}, summary="Suggestions as you type (pinyin and initials work)")
     async def suggest(
         self,
         request: Request[Any, Any, Any],
@@ -70,7 +75,7 @@ class SearchController(Controller):
     ) -> SuggestResponse:
         return await _service(request).suggest(q, limit)
 
-    @get("/workshops", opt=PUBLIC, summary="Search workshops")
+    @get("/workshops", opt={**PUBLIC, **limited(SEARCH)}, summary="Search workshops")
     async def workshops(
         self,
         request: Request[Any, Any, Any],

@@ -12,7 +12,6 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -27,12 +26,12 @@ from shop.logging import configure_logging
 from shop.metrics import metrics_middleware
 from shop.middleware import request_context_middleware
 from shop.openapi import document_errors
+from shop.ratelimit import rate_limit_middleware
 from shop.settings import Settings, get_settings
 from shop.web.csrf import csrf_middleware
 from shop.web.templating import template_config
 
 log = structlog.get_logger(__name__)
-LOGIN_PATHS = frozenset({"/api/auth/login", "/login"})
 
 # Each bounded context exposes `route_handlers` in its controllers module and may expose `lifespan(app)`
 # (an async context manager started with the app) in `<context>.wiring`. Listed here so the app stays explicit.
@@ -109,12 +108,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 if redis is not None:
                     await redis.aclose()
 
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.app.login_rate_per_minute),
-        store="rate_limit",
-        check_throttle_handler=lambda request: request.method == "POST" and request.url.path in LOGIN_PATHS,
-        exclude_opt_key="no_rate_limit",
-    )
     app = Litestar(
         route_handlers=_route_handlers(),
         dependencies=dependencies,
@@ -126,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             metrics_middleware,
             csrf_middleware,
             DefineMiddleware(OptionalJWTAuthMiddleware, exclude=["^/schema", "^/metrics$"]),  # metrics: own token
-            rate_limit.middleware,
+            *rate_limit_middleware(settings),  # after authentication: most limits count per account
         ],
         exception_handlers=exception_handlers,
         template_config=template_config(),

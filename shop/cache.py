@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
+import anyio
 import structlog
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
@@ -28,13 +30,51 @@ def redis_client(settings: Settings) -> Redis | None:
     return Redis.from_url(settings.redis.url, socket_connect_timeout=1.0, socket_timeout=1.0, health_check_interval=10)
 
 
+class CountingMemoryStore(MemoryStore):
+    """A MemoryStore that can also count hits in a fixed window (the rate limits' counter in one process)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._hit_lock = anyio.Lock()
+        self._next_sweep = 0.0
+
+    async def hit(self, key: str, window: int) -> tuple[int, int]:
+        """Count one hit on `key`: (hits in the current window, seconds until it resets). The window starts at the
+        first hit and lasts `window` seconds."""
+        now = time.time()
+        async with self._hit_lock:  # get-then-set must not interleave with another request's
+            raw = await self.get(key)
+            count, reset = (int(part) for part in raw.split()) if raw else (0, 0)
+            if reset <= now:
+                count, reset = 0, int(now) + window
+            count += 1
+            await self.set(key, f"{count} {reset}", expires_in=max(1, reset - int(now)))
+        if now >= self._next_sweep:
+            # Counters of callers who never come back would stay until read; drop them once a minute.
+            self._next_sweep = now + 60
+            await self.delete_expired()
+        return count, max(1, reset - int(now))
+
+
+# One round trip, atomic across processes: start the window (the TTL is set once, by its first hit), count the hit,
+# and read how long the window has left.
+async def _redis_hit(store: RedisStore, key: str, window: int) -> tuple[int, int]:
+    name = store._make_key(key)
+    async with store._redis.pipeline(transaction=True) as pipe:
+        pipe.set(name, 0, ex=window, nx=True)
+        pipe.incr(name)
+        pipe.ttl(name)
+        _, count, ttl = await pipe.execute()
+    return int(count), int(ttl) if ttl > 0 else window
+
+
 class RedisOrMemoryStore(Store):
-    """Redis while it answers; this process's memory while it does not (log-in rate limits then count per process
-    instead of across them). Without it a Redis outage turned every log-in into a 500."""
+    """Redis while it answers; this process's memory while it does not (rate limits then count per process instead
+    of across them). Without it a Redis outage turned every log-in into a 500."""
 
     def __init__(self, redis_store: RedisStore) -> None:
         self.redis_store = redis_store
-        self.memory = MemoryStore()
+        self.memory = CountingMemoryStore()
 
     async def _either(self, op: str, *args: Any) -> Any:
         try:
@@ -42,6 +82,13 @@ class RedisOrMemoryStore(Store):
         except RedisError as exc:
             log.warning("store_fell_back_to_memory", operation=op, error=str(exc)[:200])
             return await getattr(self.memory, op)(*args)
+
+    async def hit(self, key: str, window: int) -> tuple[int, int]:
+        try:
+            return await _redis_hit(self.redis_store, key, window)
+        except RedisError as exc:
+            log.warning("store_fell_back_to_memory", operation="hit", error=str(exc)[:200])
+            return await self.memory.hit(key, window)
 
     async def set(self, key: str, value: str | bytes, expires_in: int | dt.timedelta | None = None) -> None:
         await self._either("set", key, value, expires_in)
@@ -64,7 +111,7 @@ class RedisOrMemoryStore(Store):
 
 def build_stores(settings: Settings, redis: Redis | None) -> StoreRegistry:
     if redis is None:
-        return StoreRegistry(default_factory=lambda name: MemoryStore())
+        return StoreRegistry(default_factory=lambda name: CountingMemoryStore())
     return StoreRegistry(default_factory=lambda name: RedisOrMemoryStore(RedisStore(redis, namespace=f"hub:{name}")))
 
 

@@ -73,7 +73,7 @@ def _json(
         from shop.web.errors import is_page_request, page_error
 
         if is_page_request(request):
-            return page_error(request, status_code, str(body.get("detail", "")))
+            return page_error(request, status_code, str(body.get("detail", "")), headers)
     return Response(content=body, status_code=status_code, media_type=MediaType.JSON, headers=headers)
 
 

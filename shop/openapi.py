@@ -3,7 +3,8 @@
 Every route can answer 400 (malformed query, path or body) and 503 (a dependency is down). A guarded route can
 answer 401 and 403; a route that takes input (path or query parameters, a body) 404 (it, or a resource it names,
 does not exist) and 422 (well-formed but invalid); a write route also 403 (the CSRF check refuses a cookie write
-without its token, whatever the route's guard) and 409; an upload 413; a log-in route 401 and 429. Routes may add
+without its token, whatever the route's guard) and 409; an upload 413; a log-in route 401; a rate-limited route
+(`shop.ratelimit`) 429. Routes may add
 their own `responses`; those take precedence. The schema fuzzer (tests/security/test_fuzz_api.py) holds every
 route to these.
 """
@@ -16,6 +17,8 @@ import msgspec
 from litestar import Controller
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+
+from shop.ratelimit import RATE_LIMIT_OPT
 
 
 class FieldError(msgspec.Struct):
@@ -72,7 +75,9 @@ def _codes(handler: HTTPRouteHandler, path: str, controller_guarded: bool) -> se
         if data is not None and "multipart" in str(data.kwarg_definition or "").lower():
             codes.add(413)
     if path.endswith("/login"):
-        codes |= {401, 429}
+        codes.add(401)
+    if handler.opt.get(RATE_LIMIT_OPT):
+        codes.add(429)
     return codes
 
 

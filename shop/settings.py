@@ -29,7 +29,13 @@ class AppSettings(_Env):
     var_dir: Path = Field(VAR_DIR, alias="VAR_DIR")
     upload_max_bytes: int = Field(5 * 1024 * 1024, alias="UPLOAD_MAX_BYTES")
     jwt_ttl_minutes: int = Field(60 * 24, alias="JWT_TTL_MINUTES")
-    login_rate_per_minute: int = Field(10, alias="LOGIN_RATE_PER_MINUTE")
+    # Requests per minute per caller (see shop/ratelimit.py); 0 turns a limit off. Log-in counts per client address;
+    # the others per account (a kiosk per device), else per address.
+    login_rate_per_minute: int = Field(10, ge=0, alias="LOGIN_RATE_PER_MINUTE")
+    pickup_code_rate_per_minute: int = Field(20, ge=0, alias="PICKUP_CODE_RATE_PER_MINUTE")
+    # Generous: the showroom kiosk serves a queue of visitors, and a village's phones can share one address.
+    search_rate_per_minute: int = Field(300, ge=0, alias="SEARCH_RATE_PER_MINUTE")
+    checkout_rate_per_minute: int = Field(30, ge=0, alias="CHECKOUT_RATE_PER_MINUTE")
     secure_cookies: bool = Field(False, alias="SECURE_COOKIES")
     inprocess_worker: bool = Field(True, alias="INPROCESS_WORKER")
     # `/metrics`: unset → readable from loopback only; set → the scraper sends `Authorization: Bearer <token>`.

@@ -28,6 +28,13 @@ from tests.pg import PG_ADMIN_DSN, create_database, drop_database, postgres_avai
 
 BACKENDS = ["sqlite", "postgresql"]
 
+# The suite (the schema fuzzer, page and API tests, the servers the fault tests start) makes far more searches,
+# checkouts and pickup attempts a minute from 127.0.0.1 than any person; those limits are off here (0), and
+# tests/security/test_rate_limits.py turns each on with its own number. The log-in limit stays at its default
+# (tests/test_accounts.py checks it).
+for _name in ("PICKUP_CODE_RATE_PER_MINUTE", "SEARCH_RATE_PER_MINUTE", "CHECKOUT_RATE_PER_MINUTE"):
+    os.environ.setdefault(_name, "0")
+
 
 _run_in_thread = run_in_thread  # Alembic's env runs its own event loop; keep it off the test loop
 

@@ -27,6 +27,7 @@ from logistics.schemas import (
 from logistics.services import LogisticsDelivery, NetworkService, order_tracking
 from logistics.services import pickup as pickup_service
 from shop.auth import PUBLIC, Caller, requires_login, requires_staff
+from shop.ratelimit import PICKUP_CODE, limited
 
 
 class PointSearchIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -78,6 +79,7 @@ class LogisticsController(Controller):
     @post(
         "/points/{point_id:int}/parcels/{shipment_id:int}/collect",
         guards=[requires_login],
+        opt=limited(PICKUP_CODE),
         status_code=200,
         summary="Verify the buyer's pickup code and hand the parcel over (once)",
     )

@@ -8,7 +8,6 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import Cookie
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +16,7 @@ from shop.accounts.schemas import CreateUserRequest, LoginRequest, RegisterReque
 from shop.accounts.services import AccountService, user_out
 from shop.auth import PUBLIC, SESSION_COOKIE, Caller, requires_account, requires_admin
 from shop.deps import Page
+from shop.ratelimit import LOGIN, limited
 from shop.settings import Settings
 
 ERRORS_401 = {401: "Not logged in"}
@@ -33,10 +33,6 @@ class DeviceTokenRequest(msgspec.Struct, forbid_unknown_fields=True):
     days: Annotated[int, msgspec.Meta(ge=1, le=730)] = 365
 
 
-def login_rate_limit(settings: Settings) -> RateLimitConfig:
-    return RateLimitConfig(rate_limit=("minute", settings.app.login_rate_per_minute), store="rate_limit")
-
-
 class AuthController(Controller):
     path = "/api/auth"
     tags = ["accounts"]
@@ -48,7 +44,7 @@ class AuthController(Controller):
 
     @post(
         "/login",
-        opt=PUBLIC,
+        opt={**PUBLIC, **limited(LOGIN)},
         summary="Log in (returns a bearer token and sets the page session cookie)",
         status_code=200,
     )

@@ -11,6 +11,7 @@ from shop.cart.controllers import TokenCookie, TokenHeader, cart_token
 from shop.checkout.schemas import CheckoutIn
 from shop.checkout.services import CheckoutService
 from shop.orders.schemas import OrderOut
+from shop.ratelimit import CHECKOUT, limited
 
 IdempotencyKey = Parameter(header="Idempotency-Key", default=None, max_length=128)
 
@@ -21,6 +22,7 @@ class CheckoutController(Controller):
     @post(
         "/api/checkout",
         guards=[requires_login],
+        opt=limited(CHECKOUT),
         status_code=201,
         summary="Check out the cart (or `lines`): an order awaiting payment, stock held for 15 minutes",
     )

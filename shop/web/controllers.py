@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop.accounts.services import AccountService
 from shop.auth import PUBLIC, SESSION_COOKIE
 from shop.errors import Unauthorized
+from shop.ratelimit import LOGIN, limited
 from shop.settings import Settings
 from shop.web.i18n import gettext as _
 from shop.web.storefront.cart import merge_at_login
@@ -47,7 +48,7 @@ async def login_page(request: Request[Any, Any, Any], next: str | None = None) -
     return render(request, "login.html", next=safe_next(next), username="", error=None)
 
 
-@post("/login", opt=PUBLIC, include_in_schema=False, status_code=303)
+@post("/login", opt={**PUBLIC, **limited(LOGIN)}, include_in_schema=False, status_code=303)
 async def login_submit(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,

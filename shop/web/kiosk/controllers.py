@@ -27,6 +27,7 @@ from shop.auth import PUBLIC
 from shop.cart.schemas import CartLineIn, CartLineUpdate, CartOut
 from shop.cart.services import MAX_LINE_QUANTITY, CartService
 from shop.errors import InvalidInput, NotFound
+from shop.ratelimit import SEARCH, limited
 from shop.settings import Settings
 from shop.web.i18n import LANG_COOKIE
 from shop.web.kiosk import views
@@ -190,13 +191,13 @@ class KioskController(Controller):
         )
 
     # ---- search with the on-screen keyboard --------------------------------------------------------------------
-    @get("/search", opt=PUBLIC)
+    @get("/search", opt={**PUBLIC, **limited(SEARCH)})
     async def search(self, request: Request[Any, Any, Any], db_session: AsyncSession, q: str = "") -> Template:
         results = await views.search(request.app, q)
         cart = await kiosk_cart(request, db_session)
         return kiosk_render(request, "kiosk/search.html", results=results, q=results.q, cart=cart)
 
-    @get("/search/results", opt=PUBLIC)
+    @get("/search/results", opt={**PUBLIC, **limited(SEARCH)})
     async def search_results(self, request: Request[Any, Any, Any], q: str = "") -> Template:
         """The results list alone, for htmx as the visitor types."""
         results = await views.search(request.app, q)

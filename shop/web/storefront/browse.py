@@ -14,6 +14,7 @@ from search.schemas import MAX_QUERY_CHARS, SearchParams, SearchResponse
 from search.services import SearchService
 from shop.auth import PUBLIC
 from shop.errors import NotFound, ServiceUnavailable
+from shop.ratelimit import SEARCH, limited
 from shop.web.storefront.views import PRICE_BANDS, money_split, page_filters, pages
 from shop.web.templating import render
 
@@ -112,7 +113,7 @@ def _facet_groups(result: SearchResponse, params: SearchParams) -> list[dict[str
     return groups
 
 
-@get("/search", opt=PUBLIC, include_in_schema=False)
+@get("/search", opt={**PUBLIC, **limited(SEARCH)}, include_in_schema=False)
 async def search_page(request: Request[Any, Any, Any]) -> Template:
     params = _search_params(request)
     result = await _search(request).search(params)
@@ -135,7 +136,7 @@ async def search_page(request: Request[Any, Any, Any]) -> Template:
     )
 
 
-@get("/search/suggest", opt=PUBLIC, include_in_schema=False)
+@get("/search/suggest", opt={**PUBLIC, **limited(SEARCH)}, include_in_schema=False)
 async def suggest_fragment(request: Request[Any, Any, Any]) -> Template:
     """An HTML fragment of suggestions for htmx as the buyer types (pinyin and initials find Chinese words)."""
     q = (request.query_params.get("q") or "").strip()[:50]

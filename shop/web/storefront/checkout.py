@@ -33,6 +33,7 @@ from shop.checkout.schemas import CheckoutIn
 from shop.checkout.services import CheckoutService
 from shop.db import utcnow
 from shop.errors import DomainError
+from shop.ratelimit import CHECKOUT, limited
 from shop.settings import Settings
 from shop.vouchers.services import VoucherService, terms_of
 from shop.web.i18n import gettext as _
@@ -235,7 +236,7 @@ def _checkout_body(form: CheckoutForm, address: dict[str, str] | None) -> Checko
     return msgspec.convert(body, CheckoutIn)
 
 
-@post("/checkout", opt=PUBLIC, include_in_schema=False, status_code=303)
+@post("/checkout", opt={**PUBLIC, **limited(CHECKOUT)}, include_in_schema=False, status_code=303)
 async def checkout_submit(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
