@@ -151,7 +151,7 @@ class CalendarFeedService:
 
     async def resolve(self, token: str) -> int:
         """The streamer whose feed this token opens; one and the same 404 for unknown, revoked and stale tokens."""
-        if not token or len(token) > MAX_TOKEN_LENGTH:
+        if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():  # ours are base64url
             raise NotFound(UNKNOWN)
         row = await self.session.scalar(
             select(CalendarFeedToken).where(CalendarFeedToken.token_hash == token_hash(token))

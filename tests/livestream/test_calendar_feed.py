@@ -221,6 +221,8 @@ async def test_the_schedule_is_not_public_by_id_and_addresses_cannot_be_guessed(
         "x",
         "A" * 300,
         "%00",
+        "%ff%fe",
+        "红糖",
     ]
     answers = [await client.get(f"/api/live/calendar/{t}.ics") for t in tries]
     # Then the old address is gone and every try is the same 404
