@@ -17,6 +17,7 @@ from livestream.schemas import (
     AgreementIn,
     AgreementOut,
     Board,
+    CalendarFeedOut,
     CancelIn,
     ClosureIn,
     FiguresOut,
@@ -42,6 +43,7 @@ from livestream.schemas import (
 from livestream.services.attribution import AttributionResolver, attributes_at
 from livestream.services.broadcast import BroadcastService, qr_png
 from livestream.services.calendar import CalendarService
+from livestream.services.calendar_feed import FEED_PATH, CalendarFeedService
 from livestream.services.common import ensure_streamer_or_centre, get_session
 from livestream.services.figures import ALL_CHANNEL, LiveFigures, channel_for
 from livestream.services.leaderboards import LeaderboardService
@@ -57,6 +59,10 @@ from shop.errors import Conflict, NotFound
 from shop.settings import Settings
 
 streamer_or_centre = requires(Role.STREAMER, Role.CENTRE_ADMIN)
+
+
+def feed_service(db_session: AsyncSession, settings: Settings) -> CalendarFeedService:
+    return CalendarFeedService(db_session, settings.app.secret_key, settings.app.base_url)
 
 
 def provide_figures(request: Request[Any, Any, Any]) -> LiveFigures:
@@ -116,14 +122,39 @@ class StreamerController(Controller):
     path = "/api/live/streamers"
     tags = ["livestream"]
 
-    @get("/{streamer_id:int}/calendar.ics", opt=PUBLIC, summary="A streamer's sessions as iCalendar")
-    async def calendar(self, db_session: AsyncSession, settings: Settings, streamer_id: int) -> Response[bytes]:
-        body = await CalendarService(db_session, settings.app.base_url).streamer_ics(streamer_id)
-        return Response(
-            body,
-            media_type="text/calendar; charset=utf-8",
-            headers={"Content-Disposition": f'inline; filename="streamer-{streamer_id}.ics"'},
-        )
+    # The schedule is no longer public by streamer id (anyone could walk the ids): it opens only with the
+    # streamer's secret address, which these three routes show, reset and revoke.
+    @get(
+        "/{streamer_id:int}/calendar-feed",
+        guards=[streamer_or_centre],
+        summary="The streamer's secret calendar address (订阅日历); the first request issues one",
+    )
+    async def calendar_feed(
+        self, db_session: AsyncSession, settings: Settings, caller: Caller, streamer_id: int
+    ) -> CalendarFeedOut:
+        return await feed_service(db_session, settings).current(caller, streamer_id)
+
+    @post(
+        "/{streamer_id:int}/calendar-feed",
+        guards=[streamer_or_centre],
+        summary="Reset the secret calendar address (重置链接): the old one stops working",
+        status_code=201,
+    )
+    async def reset_calendar_feed(
+        self, db_session: AsyncSession, settings: Settings, caller: Caller, streamer_id: int
+    ) -> CalendarFeedOut:
+        return await feed_service(db_session, settings).reset(caller, streamer_id)
+
+    @delete(
+        "/{streamer_id:int}/calendar-feed",
+        guards=[streamer_or_centre],
+        summary="Revoke the secret calendar address",
+        status_code=204,
+    )
+    async def revoke_calendar_feed(
+        self, db_session: AsyncSession, settings: Settings, caller: Caller, streamer_id: int
+    ) -> None:
+        await feed_service(db_session, settings).revoke(caller, streamer_id)
 
     @get("/{streamer_id:int}/agreements", guards=[streamer_or_centre], summary="A streamer's commission agreements")
     async def agreements(self, db_session: AsyncSession, caller: Caller, streamer_id: int) -> list[AgreementOut]:
@@ -135,6 +166,30 @@ class StreamerController(Controller):
         self, db_session: AsyncSession, caller: Caller, streamer_id: int, data: AgreementIn
     ) -> AgreementOut:
         return await SchedulingService(db_session).set_agreement(caller, streamer_id, data)
+
+
+class CalendarFeedController(Controller):
+    """What a phone calendar polls: no login, the token in the address is the key."""
+
+    path = FEED_PATH
+    tags = ["livestream"]
+
+    @get("/{feed:str}", opt=PUBLIC, summary="A streamer's sessions as iCalendar, by secret address ({token}.ics)")
+    async def feed(self, db_session: AsyncSession, settings: Settings, feed: str) -> Response[bytes]:
+        """404, the same for an unknown, reset or revoked address."""
+        streamer_id = await feed_service(db_session, settings).resolve(feed.removesuffix(".ics"))
+        body = await CalendarService(db_session, settings.app.base_url).streamer_ics(streamer_id)
+        return Response(
+            body,
+            # Litestar appends "; charset=utf-8" to text/* itself (naming it here doubled it).
+            media_type="text/calendar",
+            headers={
+                "Content-Disposition": f'inline; filename="streamer-{streamer_id}.ics"',
+                # The address is a credential: no shared cache keeps the schedule, no search engine lists it.
+                "Cache-Control": "private, no-store",
+                "X-Robots-Tag": "noindex",
+            },
+        )
 
 
 class SessionController(Controller):
@@ -376,4 +431,12 @@ async def all_feed(socket: WebSocket, channels: ChannelsPlugin) -> None:
     await _feed(socket, channels, ALL_CHANNEL, None)
 
 
-route_handlers = [StudioController, StreamerController, SessionController, LiveController, session_feed, all_feed]
+route_handlers = [
+    StudioController,
+    StreamerController,
+    CalendarFeedController,
+    SessionController,
+    LiveController,
+    session_feed,
+    all_feed,
+]

@@ -1,4 +1,5 @@
-"""Livestream tables: studios (共享直播间), streamer agreements, sessions (直播场次), line-ups and weekly series.
+"""Livestream tables: studios (共享直播间), streamer agreements, sessions (直播场次), line-ups, weekly series and
+the streamers' calendar subscription tokens.
 
 Times are stored in UTC; the studio's opening hours and closed dates are local to Asia/Shanghai. Commission is in
 basis points. `block_until` is `ends_at` plus the studio's turnover gap, kept by the scheduling service so that
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -173,3 +175,34 @@ class LineupItem(IdMixin, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     session: Mapped[LiveSession] = relationship(back_populates="lineup")
+
+
+class CalendarFeedToken(IdMixin, TimestampMixin, Base):
+    """订阅日历: the key of a streamer's secret iCalendar address. Only the token's SHA-256 is stored.
+
+    The token itself is derived (HMAC of the app's secret key over the streamer and this row's id, see
+    `livestream.services.calendar_feed`), so the studio page can show the address again on demand while a copy of
+    the database alone opens nothing. Resetting revokes the row and adds a new one; at most one row per streamer
+    is unrevoked, which the partial unique index enforces even for two first visits at once.
+    """
+
+    __tablename__ = "calendar_feed_token"
+    __table_args__ = (
+        Index(
+            "uq_calendar_feed_token_active",
+            "streamer_user_id",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    streamer_user_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    created_by: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )

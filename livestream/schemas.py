@@ -262,3 +262,13 @@ class RebuildOut(msgspec.Struct):
     months: list[str]
     orders: int
     sessions: int
+
+
+class CalendarFeedOut(msgspec.Struct):
+    """订阅日历: the streamer's current secret iCalendar address (shown on demand; reset to retire it)."""
+
+    streamer_id: int
+    url: str
+    webcal_url: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None

@@ -33,13 +33,14 @@ _PERSONAL_KEYS = {
     "code",
 }
 # Values that are secrets or personal data whatever key carries them (an error text, a URL, an SQL parameter list):
-# mainland mobile numbers, JWTs, Stripe keys and signatures, statement-link and bearer tokens.
+# mainland mobile numbers, JWTs, Stripe keys and signatures, statement-link, calendar-feed and bearer tokens.
 _SECRET_VALUES = re.compile(
     r"(?<!\d)1[3-9]\d{9}(?!\d)"
     r"|eyJ[\w-]+\.[\w-]+\.[\w-]+"
     r"|\b(?:sk|rk|pk|whsec)_(?:test_|live_)?[\w]{8,}"
     r"|\bt=\d+,v1=[0-9a-f]+"
     r"|/benefits/s/[\w-]{16,}"
+    r"|/api/live/calendar/[\w-]{16,}"
     r"|(?i:bearer)\s+[\w.-]+"
 )
 

@@ -1,4 +1,5 @@
-"""主播工作台: my week of sessions (`/studio`) and booking a studio slot (`/studio/book`)."""
+"""主播工作台: my week of sessions (`/studio`) with my calendar subscription address, and booking a studio slot
+(`/studio/book`)."""
 
 from __future__ import annotations
 
@@ -25,16 +26,19 @@ from livestream.pages.common import (
     today_local,
 )
 from livestream.schemas import FreeSlots, SessionCreate
+from livestream.services.calendar_feed import CalendarFeedService
 from livestream.services.common import SHANGHAI, local, local_midnight
 from livestream.services.scheduling import SchedulingService
 from livestream.services.studios import StudioService
 from shop.accounts.models import User
 from shop.auth import Caller
 from shop.errors import DomainError
+from shop.settings import Settings
 from shop.web.i18n import gettext as _
 from shop.web.templating import render, set_language
 
 DEFAULT_MINUTES = 60
+DONE = {"calendar-reset": "订阅链接已重置，旧链接已失效。请在手机日历里换成新链接。"}
 
 
 def monday_of(day: dt.date) -> dt.date:
@@ -43,10 +47,25 @@ def monday_of(day: dt.date) -> dt.date:
 
 @get("/studio", guards=[studio_guard], include_in_schema=False)
 async def week_page(
-    request: Request[Any, Any, Any], db_session: AsyncSession, caller: Caller, week: str | None = None
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    settings: Settings,
+    caller: Caller,
+    week: str | None = None,
 ) -> Template:
-    """The week (Monday–Sunday, Asia/Shanghai) of the caller's sessions; centre staff see every streamer's."""
+    """The week (Monday–Sunday, Asia/Shanghai) of the caller's sessions; centre staff see every streamer's.
+
+    A streamer also sees their secret calendar address (订阅日历), issued on the first visit, to copy into a phone
+    calendar, and a button to reset it. Centre staff have no schedule of their own to subscribe to (they manage a
+    streamer's address through the API)."""
     set_language(request)
+    feed = (
+        None
+        if sees_all(caller)
+        else await CalendarFeedService(db_session, settings.app.secret_key, settings.app.base_url).current(
+            caller, caller.id
+        )
+    )
     today = today_local()
     monday = monday_of(parse_day(week, today))
     start = local_midnight(monday)
@@ -92,7 +111,8 @@ async def week_page(
         is_this_week=monday == monday_of(today),
         total=sum(len(d["sessions"]) for d in days),
         sees_all=sees_all(caller),
-        calendar_url=f"/api/live/streamers/{caller.id}/calendar.ics",
+        feed=feed,
+        flash=[("ok", _(DONE[done]))] if (done := request.query_params.get("done")) in DONE else [],
     )
 
 
@@ -227,4 +247,14 @@ async def book_submit(request: Request[Any, Any, Any], db_session: AsyncSession,
     return Redirect(f"/studio/sessions/{live.id}?done=booked", status_code=303)
 
 
-route_handlers = [week_page, book_page, book_submit]
+@post(
+    "/studio/calendar/reset", guards=[studio_guard], include_in_schema=False, status_code=303, media_type=MediaType.HTML
+)
+async def calendar_reset(db_session: AsyncSession, settings: Settings, caller: Caller) -> Redirect:
+    """重置链接: the old address stops working at once; the week page shows the new one."""
+    service = CalendarFeedService(db_session, settings.app.secret_key, settings.app.base_url)
+    await service.reset(caller, caller.id)  # staff: 422, they have no schedule of their own
+    return Redirect("/studio?done=calendar-reset", status_code=303)
+
+
+route_handlers = [week_page, book_page, book_submit, calendar_reset]

@@ -154,9 +154,11 @@ async def test_weekly_series_calendar_and_free_slots(client: Client, db: AsyncSe
         },
     )
     assert moved.status_code == 200
-    # the calendar: a valid VCALENDAR with the Shanghai VTIMEZONE and one event per occurrence
-    ics = await client.get(f"/api/live/streamers/{w.streamer.id}/calendar.ics")
-    assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
+    # the calendar (by the streamer's secret address): a valid VCALENDAR with the Shanghai VTIMEZONE and one event
+    # per occurrence
+    feed = await client.get(f"/api/live/streamers/{w.streamer.id}/calendar-feed", headers=auth(w.streamer))
+    ics = await client.get(feed.json()["url"].removeprefix("http://127.0.0.1:8000"))
+    assert ics.status_code == 200 and ics.headers["content-type"] == "text/calendar; charset=utf-8"
     cal = Calendar.from_ical(ics.content)
     assert [tz["TZID"] for tz in cal.walk("VTIMEZONE")] == ["Asia/Shanghai"]
     events = cal.walk("VEVENT")
@@ -168,7 +170,9 @@ async def test_weekly_series_calendar_and_free_slots(client: Client, db: AsyncSe
     assert str(week2["STATUS"]) == "CANCELLED"
     assert week3.decoded("DTSTART") == at(SATURDAY + dt.timedelta(weeks=2), "19:00")
     assert b"DTSTART;TZID=Asia/Shanghai:20310301T200000" in ics.content
-    assert (await client.get(f"/api/live/streamers/{w.buyer.id}/calendar.ics")).status_code == 422
+    assert (
+        await client.get(f"/api/live/streamers/{w.buyer.id}/calendar-feed", headers=auth(w.admin))
+    ).status_code == 422
     # free slots on the first Saturday: 08:00–19:45 and 22:15–23:00 (15-minute gaps around 20:00–22:00)
     slots = (
         await client.get(f"/api/live/studios/{w.studio.id}/free-slots", params={"day": SATURDAY.isoformat()})

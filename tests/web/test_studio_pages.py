@@ -19,7 +19,7 @@ from livestream.services.scheduling import SchedulingService
 from shop.accounts.models import User
 from shop.db import create_engine, create_session_factory
 from shop.settings import Settings
-from tests.factories import token_for
+from tests.factories import auth, token_for
 from tests.livestream.helpers import SATURDAY, World, at, caller_of, world
 
 Client = AsyncTestClient[Litestar]
@@ -297,3 +297,41 @@ async def test_the_line_up_is_edited_before_going_live(client: Client, db: Async
     r = await client.post(f"/studio/sessions/{sid}/lineup", data={"title": "被伪造的", "action": "save"}, headers=mine)
     assert r.status_code == 403
     assert await session_titles(db) == ["改名后的专场"]
+
+
+async def test_the_week_page_shows_my_calendar_address_and_resets_it(client: Client, db: AsyncSession) -> None:
+    # Given a streamer (and the centre admin, who has no schedule of their own)
+    w = await world(db)
+    mine, admin, other = as_user(w.streamer), as_user(w.admin), as_user(w.other_streamer)
+    api = f"/api/live/streamers/{w.streamer.id}/calendar-feed"
+    # When I open my week
+    r = await client.get("/studio", headers=mine)
+    # Then the 订阅日历 section shows my secret address (the same the API shows) in a copy field, with a reset form
+    assert r.status_code == 200
+    url = (await client.get(api, headers=auth(w.streamer))).json()["url"]
+    assert "订阅日历" in r.text
+    assert f'id="calendar-feed-url" type="text" readonly value="{url}"' in r.text
+    assert 'action="/studio/calendar/reset"' in r.text and f'name="_csrf" value="{CSRF}"' in r.text
+    assert "重置链接" in r.text and "/calendar.ics" not in r.text
+    # And another streamer's week shows their own address, not mine; the admin's week shows none
+    assert url not in (await client.get("/studio", headers=other)).text
+    assert 'id="calendar-feed"' not in (await client.get("/studio", headers=admin)).text
+    # When the reset form is posted without its CSRF token, it is refused and the address still works
+    r = await client.post("/studio/calendar/reset", data={}, headers=mine, follow_redirects=False)
+    assert r.status_code == 403
+    assert (await client.get(url.removeprefix("http://127.0.0.1:8000"))).status_code == 200
+    # When I reset it
+    r = await client.post("/studio/calendar/reset", data={"_csrf": CSRF}, headers=mine, follow_redirects=False)
+    # Then I am sent back to my week, which says so and shows a new address; the old one is a 404
+    assert (r.status_code, r.headers["location"]) == (303, "/studio?done=calendar-reset")
+    r = await client.get("/studio?done=calendar-reset", headers=mine)
+    assert "订阅链接已重置，旧链接已失效。" in r.text
+    new = (await client.get(api, headers=auth(w.streamer))).json()["url"]
+    assert new != url and f'value="{new}"' in r.text
+    assert (await client.get(url.removeprefix("http://127.0.0.1:8000"))).status_code == 404
+    assert (await client.get(new.removeprefix("http://127.0.0.1:8000"))).status_code == 200
+    # And a buyer may not reset anything
+    buyer = await client.post(
+        "/studio/calendar/reset", data={"_csrf": CSRF}, headers=as_user(w.buyer), follow_redirects=False
+    )
+    assert buyer.status_code == 403

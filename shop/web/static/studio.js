@@ -61,6 +61,23 @@
     });
   }
 
+  // Copy fields (the calendar address): the button shows only where the browser can copy; without it the field
+  // still selects its whole text on focus, ready for a long-press copy on a phone.
+  document.querySelectorAll("[data-copy-source]").forEach(function (field) {
+    field.addEventListener("focus", function () { field.select(); });
+  });
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    var status = button.parentNode.parentNode.querySelector(".copy-status");
+    if (!field || !navigator.clipboard || !window.isSecureContext) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        if (status) status.textContent = button.getAttribute("data-copied");
+      }, function () { field.focus(); });
+    });
+  });
+
   document.querySelectorAll("form[data-confirm]").forEach(function (f) {
     f.addEventListener("submit", function (event) {
       if (!window.confirm(f.getAttribute("data-confirm"))) event.preventDefault();
