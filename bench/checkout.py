@@ -1,6 +1,7 @@
 """Checkout benchmark: paid checkouts per second over HTTP on PostgreSQL, and a flash sale that must not oversell.
 
     python -m bench.checkout [--duration 20] [--concurrency 32] [--workers 2]
+    BENCH_PROFILE=/tmp/checkout.prof python -m bench.checkout --count-statements 300   # cProfile of the request path
 
 Creates a fresh `hub_bench_checkout` database on the local PostgreSQL, migrates and seeds it, serves the app with
 uvicorn (2 workers), then:
@@ -13,6 +14,7 @@ Prints a table and ends with one JSON line.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import asyncio
 import datetime as dt
 import json
@@ -499,6 +501,8 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
 
     event.listen(app.state.engine.sync_engine, "before_cursor_execute", on_execute)
     rng = random.Random(7)
+    profile_path = os.environ.get("BENCH_PROFILE")  # a cProfile dump of the measured checkouts, warm-up excluded
+    profile = cProfile.Profile() if profile_path else None
     per_call: dict[str, list[int]] = {"checkout": [], "payment": []}
     texts: dict[str, dict[str, int]] = {"checkout": {}, "payment": {}}
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -524,11 +528,16 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
                 raise RuntimeError(f"{r.status_code} {p.status_code} {p.text[:200]}")
             if i < 5:  # warm-up: caches, prepared statements
                 continue
+            if i == 5 and profile is not None:
+                profile.enable()
             cpu += time.process_time() - t0
             for kind, stmts in (("checkout", after_checkout), ("payment", after_payment)):
                 per_call[kind].append(len(stmts))
                 for text in stmts:
                     texts[kind][text] = texts[kind].get(text, 0) + 1
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(profile_path)
     if show:
         for kind in texts:
             print(f"--- {kind}: statements per call (mean over {checkouts})")
