@@ -11,11 +11,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.models import Product, ProductStatus, ProductVariant, Workshop
+from catalog.models import Product, ProductStatus, ProductVariant, StockLevel, Workshop
 from shop import metrics
 from shop.auth import Caller
 from shop.cart import attribution
@@ -144,6 +144,11 @@ class CheckoutService:
                         Product.workshop_id,
                         Workshop.service_fee_bp,
                         Workshop.is_active.label("workshop_active"),
+                        select(func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
+                        .where(StockLevel.variant_id == ProductVariant.id)
+                        .correlate(ProductVariant)
+                        .scalar_subquery()
+                        .label("available"),
                     )
                     .join(Product, Product.id == ProductVariant.product_id)
                     .join(Workshop, Workshop.id == Product.workshop_id)
@@ -160,6 +165,14 @@ class CheckoutService:
                     f"“{row.title}” is no longer on sale.",
                     field=want.field,
                     extra={"reason": "not_on_sale", "variant_id": want.variant_id},
+                )
+        for want in wanted:
+            # Unlocked, so only a fast refusal: when a live sale has sold out, the late buyers hear so before any
+            # delivery quote or order row is made (the reservation's guarded UPDATE is the check that counts).
+            row = rows[want.variant_id]
+            if row.available < want.quantity:
+                raise StockService.out_of_stock(
+                    StockRequest(0, want.variant_id, want.quantity, row.title), row.available
                 )
         priced = [PricedLine(i, rows[w.variant_id].price_fen, w.quantity) for i, w in enumerate(wanted)]
         quote = await get_quoter().quote(

@@ -60,7 +60,7 @@ class StockService:
         for req in requests:
             have = unlocked.get(req.variant_id, 0)
             if have < wanted[req.variant_id]:
-                raise self._out_of_stock(req, have)
+                raise self.out_of_stock(req, have)
         if all(len(level_ids[v]) == 1 for v in variant_ids):
             plan, emptied = await self._reserve_single_locations(requests, level_ids, wanted)
         else:
@@ -114,7 +114,7 @@ class StockService:
                 have = await self.session.scalar(
                     select(StockLevel.on_hand - StockLevel.reserved).where(StockLevel.id == level_id)
                 )
-                raise self._out_of_stock(first_request[variant_id], int(have or 0))
+                raise self.out_of_stock(first_request[variant_id], int(have or 0))
             emptied = emptied or left <= 0
         return [(level_of[req.variant_id], req, req.quantity) for req in requests], emptied
 
@@ -146,7 +146,7 @@ class StockService:
                 if remaining == 0:
                     break
             if remaining:
-                raise self._out_of_stock(req, req.quantity - remaining)
+                raise self.out_of_stock(req, req.quantity - remaining)
         for level_id, req, qty in sorted(plan, key=lambda p: p[0]):
             result = await self.session.execute(
                 update(StockLevel)
@@ -162,7 +162,7 @@ class StockService:
         return plan, any(available[level_id] <= 0 for level_id, _req, _qty in plan)
 
     @staticmethod
-    def _out_of_stock(req: StockRequest, available: int) -> Conflict:
+    def out_of_stock(req: StockRequest, available: int) -> Conflict:
         return Conflict(
             f"Out of stock: only {max(available, 0)} of “{req.title}” left, {req.quantity} asked.",
             field="lines",
