@@ -78,10 +78,24 @@ def decode_token(token: str, secret: str) -> dict[str, Any] | None:
 
 
 async def load_caller(session: AsyncSession, user_id: int) -> Caller | None:
-    user = await session.scalar(select(User).where(User.id == user_id, User.is_active.is_(True)))
+    # Columns, not the entity: the account's workshop scope is read only for a workshop manager (one query for
+    # every other caller, on each cache miss of every request).
+    user = (
+        await session.execute(
+            select(User.id, User.username, User.role, User.display_name).where(
+                User.id == user_id, User.is_active.is_(True)
+            )
+        )
+    ).first()
     if user is None:
         return None
-    return Caller(user.id, user.username, user.role, user.display_name, user.workshop_ids)
+    workshop_ids: frozenset[int] = frozenset()
+    if user.role is Role.WORKSHOP_MANAGER:
+        found = await session.scalars(
+            select(WorkshopManagerScope.workshop_id).where(WorkshopManagerScope.user_id == user_id)
+        )
+        workshop_ids = frozenset(found)
+    return Caller(user.id, user.username, user.role, user.display_name, workshop_ids)
 
 
 # How long a process may go on trusting an account it has looked up. A change made through this process (any

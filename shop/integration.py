@@ -238,9 +238,12 @@ class LogisticsQuoter:
         request: checkout_delivery.DeliveryRequest,
         lines: Sequence[checkout_delivery.QuoteLine],
     ) -> checkout_delivery.DeliveryQuote:
-        point = select(LogisticsNode.id).where(LogisticsNode.kind == NodeKind.POINT).limit(1)
-        if await session.scalar(point) is None:
-            return await self.fallback.quote(session, request, lines)
+        # The chosen pickup point proves the network exists (and the quote below then finds it in the session).
+        chosen = await session.get(LogisticsNode, request.pickup_point_id) if request.pickup_point_id else None
+        if chosen is None or chosen.kind is not NodeKind.POINT:
+            point = select(LogisticsNode.id).where(LogisticsNode.kind == NodeKind.POINT).limit(1)
+            if await session.scalar(point) is None:
+                return await self.fallback.quote(session, request, lines)
         parcels = [
             QuoteLine(
                 product_id=ln.product_id,
