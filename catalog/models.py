@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -194,6 +195,11 @@ class StarRating(IdMixin, Base):
 
 class Product(IdMixin, TimestampMixin, Base):
     __tablename__ = "product"
+    # The storefront's list pages: one index per sort, so a page is read in order instead of sorting every product.
+    __table_args__ = (
+        Index("ix_product_listing_newest", "status", "created_at", "id"),
+        Index("ix_product_listing_sales", "status", "sales_count", "id"),
+    )
 
     workshop_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("workshop.id", ondelete="RESTRICT"), index=True)
     brand_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("brand.id", ondelete="RESTRICT"), index=True)

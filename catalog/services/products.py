@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import raiseload, selectinload
 
 from catalog.models import (
     WORKSHOP_TYPE_LABELS,
@@ -134,7 +134,10 @@ class ProductService:
             return []
         rows = (
             await self.session.execute(
-                select(Product, _available_subquery().label("available")).where(Product.id.in_(ids))
+                select(Product, _available_subquery().label("available"))
+                .where(Product.id.in_(ids))
+                # A summary shows the first image, not the variants (and their stock rows) a product loads by default.
+                .options(raiseload(Product.variants))
             )
         ).all()
         by_id = {p.id: (p, int(avail or 0)) for p, avail in rows}
@@ -176,7 +179,13 @@ class ProductService:
         return refs
 
     async def _workshop_refs(self, ids: set[int]) -> dict[int, WorkshopRef]:
-        workshops = list(await self.session.scalars(select(Workshop).where(Workshop.id.in_(ids))))
+        workshops = list(
+            await self.session.scalars(
+                select(Workshop)
+                .where(Workshop.id.in_(ids))
+                .options(raiseload(Workshop.stewards), raiseload(Workshop.ratings))
+            )
+        )
         paths = await self.regions.paths([w.village_id for w in workshops])
         return {
             w.id: WorkshopRef(
