@@ -225,6 +225,12 @@ async def load_synthetic(
             done += size
             if progress is not None:
                 progress(done, count)
+        if conn.dialect.name == "postgresql":
+            # Fresh statistics for the planner: until autovacuum gets round to it, a bulk-loaded table looks
+            # empty and list pages sort and scan every product (measured: 100+ ms instead of < 1 ms per page).
+            async with conn.begin():
+                for table in (products_t, variants_t, stock_t):
+                    await conn.exec_driver_sql(f"ANALYZE {table.name}")
     return done
 
 
