@@ -45,7 +45,8 @@ DB_NAME = "hub_bench_load"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 SERVER_LOG = "/tmp/hub-bench-load-server.log"
 P99_TARGET_MS = 300.0
-FLASH_TIMEOUT_S = 60.0  # a buyer in a flash sale waits the way a phone browser does, not the steps' 10 s
+FLASH_TIMEOUT_S = 60.0
+BASKET_LINES = 8  # a buyer in a flash sale waits the way a phone browser does, not the steps' 10 s
 BUYERS = 500
 CHECKOUT_VARIANTS = 300
 SEARCH_WORDS = ["红糖", "茶", "香菇", "hongtang", "cha", "笋", "蜂蜜", "丽水山耕", "黄酒", "xg", "番薯", "米"]
@@ -243,6 +244,7 @@ class Mix:
         self.data = data
         self.rng = rng
         self.carts: list[str] = []
+        self.open_carts: dict[str, int] = {}  # carts still being filled → lines added so far
 
     def checkout_body(self, variant: int, qty: int) -> dict[str, Any]:
         return {
@@ -291,10 +293,18 @@ class Mix:
                 await self._call(step, "cart_view", due, "GET", "/api/cart", 200, headers={"X-Cart-Token": token})
             else:
                 body = {"variant_id": rng.choice(d["variants"]), "quantity": rng.randint(1, 3)}
-                headers = {"X-Cart-Token": rng.choice(self.carts)} if self.carts and rng.random() < 0.5 else {}
+                filling = rng.choice(list(self.open_carts)) if self.open_carts and rng.random() < 0.5 else None
+                headers = {"X-Cart-Token": filling} if filling else {}
+                if filling:
+                    # A visitor's basket holds a handful of lines; a full one leaves the pool (it stays viewable).
+                    self.open_carts[filling] += 1
+                    if self.open_carts[filling] >= BASKET_LINES:
+                        del self.open_carts[filling]
                 r = await self._call(step, "cart_add", due, "POST", "/api/cart/lines", 201, json=body, headers=headers)
-                if r is not None and (token := r.json().get("token")) and len(self.carts) < 2000:
+                token = r.json().get("token") if r is not None else None
+                if token and not filling and len(self.carts) < 2000:
                     self.carts.append(token)
+                    self.open_carts[token] = 1
         else:
             buyer = rng.choice(d["buyer_tokens"])
             body = self.checkout_body(rng.choice(d["variants"]), rng.randint(1, 2))
@@ -348,6 +358,7 @@ async def flash_sale(mix: Mix, units: int, in_flight: int) -> dict[str, Any]:
     gate = asyncio.Semaphore(in_flight)
     statuses: list[int] = []
     reasons: dict[str, int] = {}
+    others: list[str] = []
 
     async def buyer(token: str) -> None:
         async with gate:
@@ -356,10 +367,13 @@ async def flash_sale(mix: Mix, units: int, in_flight: int) -> dict[str, Any]:
                 r = await mix.client.post(
                     "/api/checkout", json=mix.checkout_body(variant, 1), headers=headers, timeout=FLASH_TIMEOUT_S
                 )
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 statuses.append(0)
+                others.append(f"checkout: {type(exc).__name__}")
                 return
             statuses.append(r.status_code)
+            if r.status_code not in (201, 409):
+                others.append(f"checkout: {r.status_code} {r.text[:100]}")
             if r.status_code == 409:
                 reason = str(r.json().get("reason", "unknown"))
                 reasons[reason] = reasons.get(reason, 0) + 1
@@ -369,11 +383,13 @@ async def flash_sale(mix: Mix, units: int, in_flight: int) -> dict[str, Any]:
                     p = await mix.client.post(
                         f"/api/orders/{r.json()['id']}/payments/offline", headers=kiosk, timeout=FLASH_TIMEOUT_S
                     )
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
                     statuses.append(-1)  # the counter's confirmation got no answer in time
+                    others.append(f"payment: {type(exc).__name__}")
                     return
                 if p.status_code != 200:
                     statuses.append(-p.status_code)
+                    others.append(f"payment: {p.status_code} {p.text[:100]}")
 
     started = time.perf_counter()
     await asyncio.gather(*(buyer(t) for t in d["flash_tokens"]))
@@ -397,6 +413,7 @@ async def flash_sale(mix: Mix, units: int, in_flight: int) -> dict[str, Any]:
         "oversold": max(0, int(paid_units) - units),
         "refused_409": statuses.count(409),
         "refusal_reasons": reasons,
+        "other_samples": others[:5],
         "other_status": len([s for s in statuses if s not in (201, 409)]),
         "stock_left": int(on_hand),
         "reserved_left": int(reserved),
