@@ -201,6 +201,15 @@ async def wait_search(base: str, ready_within: float = 400) -> None:
     raise RuntimeError("search did not become ready")
 
 
+async def _send(client: httpx.AsyncClient, method: str, url: str, **kw: Any) -> httpx.Response:
+    """One request, sent again once if the server had closed the pooled keep-alive connection as it was reused
+    (what browsers and HTTP libraries do; writes carry an Idempotency-Key or are cart adds a buyer would redo)."""
+    try:
+        return await client.request(method, url, **kw)
+    except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+        return await client.request(method, url, **kw)
+
+
 @dataclass
 class Step:
     rate: int
@@ -258,7 +267,7 @@ class Mix:
     ) -> httpx.Response | None:
         self.client.cookies.clear()  # see _forget_cookies
         try:
-            r = await self.client.request(method, url, **kw)
+            r = await _send(self.client, method, url, **kw)
         except httpx.HTTPError as exc:
             step.fail(kind, type(exc).__name__)
             return None
@@ -364,8 +373,13 @@ async def flash_sale(mix: Mix, units: int, in_flight: int) -> dict[str, Any]:
         async with gate:
             headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
             try:
-                r = await mix.client.post(
-                    "/api/checkout", json=mix.checkout_body(variant, 1), headers=headers, timeout=FLASH_TIMEOUT_S
+                r = await _send(
+                    mix.client,
+                    "POST",
+                    "/api/checkout",
+                    json=mix.checkout_body(variant, 1),
+                    headers=headers,
+                    timeout=FLASH_TIMEOUT_S,
                 )
             except httpx.HTTPError as exc:
                 statuses.append(0)
@@ -380,8 +394,12 @@ async def flash_sale(mix: Mix, units: int, in_flight: int) -> dict[str, Any]:
             if r.status_code == 201:
                 kiosk = {"Authorization": f"Bearer {d['kiosk_token']}", "Idempotency-Key": uuid.uuid4().hex}
                 try:
-                    p = await mix.client.post(
-                        f"/api/orders/{r.json()['id']}/payments/offline", headers=kiosk, timeout=FLASH_TIMEOUT_S
+                    p = await _send(
+                        mix.client,
+                        "POST",
+                        f"/api/orders/{r.json()['id']}/payments/offline",
+                        headers=kiosk,
+                        timeout=FLASH_TIMEOUT_S,
                     )
                 except httpx.HTTPError as exc:
                     statuses.append(-1)  # the counter's confirmation got no answer in time
