@@ -14,8 +14,8 @@ Prints a table and ends with one JSON line.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import asyncio
+import cProfile
 import datetime as dt
 import json
 import logging
@@ -389,7 +389,12 @@ async def sustained(
         started = time.perf_counter()
         await asyncio.gather(*(loop(started + duration, True) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-        cpu = cpu_spent(cpu_before, cpu_snapshot(server_pid))
+        cpu_after = cpu_snapshot(server_pid)
+        cpu = cpu_spent(cpu_before, cpu_after)
+        # Per worker: the kernel hands each new connection to one worker, and a keep-alive client stays there.
+        app_workers = sorted(
+            (round(t - cpu_before["app"].get(pid, 0.0), 2) for pid, t in cpu_after["app"].items()), reverse=True
+        )
     requests = len(checkout_lat) + len(pay_lat)
     per_paid = {f"cpu_ms_per_paid_{k}": round(v * 1000 / max(1, len(paid)), 2) for k, v in cpu.items()}
     return {
@@ -398,6 +403,7 @@ async def sustained(
         "paid_per_s": round(len(paid) / elapsed, 1),
         "requests_per_s": round(requests / elapsed, 1),
         "errors": errors,
+        "app_cpu_s_by_worker": app_workers,
         "paid_p50_ms": round(_pct(paid, 50) * 1000, 1),
         "paid_p99_ms": round(_pct(paid, 99) * 1000, 1),
         "checkout_p50_ms": round(_pct(checkout_lat, 50) * 1000, 1),
