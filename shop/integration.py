@@ -48,6 +48,7 @@ from shop.db import create_engine, create_session_factory, utcnow
 from shop.errors import Conflict, InvalidInput, NotFound
 from shop.notifications import NotificationKind, notify
 from shop.orders import events, states
+from shop.orders import jobs as order_jobs
 from shop.orders.models import DeliveryMethod, Order, OrderLine, OrderStatus
 from shop.orders.refunds import RefundService
 from shop.orders.schemas import RefundIn, RefundLineIn
@@ -419,6 +420,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     cart_attribution.set_resolver(LiveAttributionResolver(read_sessions))
     events.subscribe(events.ORDER_PAID, bridge.on_paid)
     events.subscribe(events.ORDER_REFUNDED, bridge.on_refunded)
+    events.set_processed_marker(order_jobs.processed_marker(app.state.session_factory))
     logistics_hooks.set_return_hook(ReturnRefundHook(app))
     logistics_notify.set_sender(PickupNoticeSender(ParcelProgress(app)))
     checkout_delivery.set_quoter(LogisticsQuoter(previous_quoter))
@@ -427,6 +429,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     finally:
         events.unsubscribe(events.ORDER_PAID, bridge.on_paid)
         events.unsubscribe(events.ORDER_REFUNDED, bridge.on_refunded)
+        events.set_processed_marker(None)
         cart_attribution.set_resolver(previous[0])
         logistics_hooks.set_return_hook(previous[1])
         logistics_notify.set_sender(previous[2])

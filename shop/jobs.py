@@ -37,7 +37,7 @@ class PeriodicJob:
 
 
 # Modules that define `periodic_jobs: list[PeriodicJob]`.
-JOB_MODULES: list[str] = ["search.jobs", "shop.stock.jobs"]
+JOB_MODULES: list[str] = ["search.jobs", "shop.stock.jobs", "shop.orders.jobs"]
 
 
 def all_jobs() -> list[PeriodicJob]:

@@ -42,8 +42,10 @@ def emit(
     entity_id: int,
     reason: str,
     payload: dict[str, Any] | None = None,
-) -> None:
-    session.add(OutboxEvent(topic=topic, entity=entity, entity_id=entity_id, reason=reason, payload=payload or {}))
+) -> OutboxEvent:
+    row = OutboxEvent(topic=topic, entity=entity, entity_id=entity_id, reason=reason, payload=payload or {})
+    session.add(row)
+    return row
 
 
 def emit_search(session: AsyncSession, entity: str, entity_id: int, reason: str) -> None:
