@@ -63,14 +63,8 @@ async def relay_order_events(
         if not rows:
             return total
         await events.dispatch([events.from_outbox(row) for row in rows])
-        async with session_factory() as session:
-            # Marked here too: dispatch marks only through the app's marker, which a bare runner may not have.
-            await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_([row.id for row in rows]), OutboxEvent.processed_at.is_(None))
-                .values(processed_at=utcnow())
-            )
-            await session.commit()
+        # Marked here too: dispatch marks only through the app's marker, which a bare runner may not have.
+        await processed_marker(session_factory)([row.id for row in rows])
         total += len(rows)
         if len(rows) < BATCH:
             return total
