@@ -359,8 +359,9 @@ async def sustained(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
 
-        async def loop(stop_at: float, record: bool) -> None:
+        async def loop(stop_at: float, record: bool, delay: float = 0.0) -> None:
             nonlocal errors
+            await asyncio.sleep(delay)
             while time.perf_counter() < stop_at:
                 try:
                     status, c, p = await _checkout_and_pay(
@@ -383,8 +384,10 @@ async def sustained(
                 else:
                     errors += 1
 
+        # Buyers arrive one by one during the warm-up, as phones do. Opened all at once, the 32 connections were all
+        # accepted by whichever worker woke first (asyncio accepts a burst in one go), leaving the other idle.
         warm = time.perf_counter() + 3
-        await asyncio.gather(*(loop(warm, False) for _ in range(concurrency)))
+        await asyncio.gather(*(loop(warm, False, i * 2.0 / concurrency) for i in range(concurrency)))
         cpu_before = cpu_snapshot(server_pid)
         started = time.perf_counter()
         await asyncio.gather(*(loop(started + duration, True) for _ in range(concurrency)))
