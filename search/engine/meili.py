@@ -74,10 +74,15 @@ class MeiliEngine:
         except (TimeoutError, MeilisearchError, requests.RequestException, OSError) as exc:
             raise SearchUnavailable(f"meilisearch: {type(exc).__name__}: {exc}"[:300]) from exc
 
-    def _wait(self, task_uid: int) -> None:
+    def _wait(self, task_uid: int, *, benign: frozenset[str] = frozenset()) -> None:
+        """Wait for a task; a failure whose error code is in `benign` counts as done."""
         task = self.client.wait_for_task(task_uid, timeout_in_ms=TASK_TIMEOUT_MS, interval_in_ms=20)
-        if task.status != "succeeded":
-            raise SearchUnavailable(f"meilisearch task {task_uid} {task.status}: {task.error}")
+        if task.status == "succeeded":
+            return
+        code = task.error.get("code") if isinstance(task.error, dict) else None
+        if code in benign:
+            return
+        raise SearchUnavailable(f"meilisearch task {task_uid} {task.status}: {task.error}")
 
     # ----------------------------------------------------------------- settings and documents
 
@@ -141,7 +146,11 @@ class MeiliEngine:
             except MeilisearchApiError as exc:
                 if exc.code != "index_not_found":
                     raise
-                self._wait(self.client.create_index(uid, {"primaryKey": "id"}).task_uid)
+                # Another process (the app and its worker start together) may create it first: that is success.
+                self._wait(
+                    self.client.create_index(uid, {"primaryKey": "id"}).task_uid,
+                    benign=frozenset({"index_already_exists"}),
+                )
             self._wait(self.client.index(uid).update_settings(self.settings()).task_uid)
 
         await self._call(run, deadline=TASK_TIMEOUT_MS / 1000)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from meilisearch.errors import MeilisearchApiError
 
 from search.engine.base import PRODUCT_SPEC, SearchQuery, SearchUnavailable
 from search.engine.meili import MeiliEngine
@@ -150,3 +153,34 @@ async def test_a_slow_server_times_out(standin: MeiliStandIn, analyzer: Analyzer
     standin.delay = 1.0
     with pytest.raises(SearchUnavailable, match="Timeout"):
         await meili.search(SearchQuery(q="红糖"))
+
+
+async def test_an_index_another_process_created_first_counts_as_created(
+    meili: MeiliEngine, standin: MeiliStandIn, analyzer: Analyzer
+) -> None:
+    # given another process (the app beside its worker) that created the index between our look-up and our create
+    other = MeiliEngine(PRODUCT_SPEC, analyzer, url=standin.url, api_key="test-key", index_prefix="t_", timeout=2.0)
+    await other.ensure_index()
+    creates_before = len(standin.calls("POST", "/indexes"))
+    meili.client.get_index = _not_found  # type: ignore[method-assign]  # the look-up raced: it saw no index
+    # when this one ensures the index, its create fails with index_already_exists
+    await meili.ensure_index()
+    # then that is success: the documents go in and nothing is reported unavailable
+    assert len(standin.calls("POST", "/indexes")) == creates_before + 1
+    await meili.upsert([product_doc(7, "青田红糖")])
+    assert "7" in standin.indexes["t_products"]["docs"]
+
+
+def _not_found(uid: str) -> None:
+    raise MeilisearchApiError("index not found", _Response(uid))
+
+
+class _Response:
+    """What the client's error reads from a 404 response."""
+
+    def __init__(self, uid: str) -> None:
+        self.status_code = 404
+        self.text = json.dumps({"message": f"Index `{uid}` not found.", "code": "index_not_found"})
+
+    def json(self) -> dict[str, str]:
+        return dict(json.loads(self.text))
