@@ -216,30 +216,17 @@ async def _pickup_network(session: Any, county_id: int, township_id: int, villag
 def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, **_server_env()}
     env.pop("REDIS_URL", None)
-    log = open(SERVER_LOG, "wb")  # noqa: SIM115 - handed to the child process, which outlives this function
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "shop.asgi:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--timeout-keep-alive",
-            "75",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    return launch_uvicorn(port, workers, env, SERVER_LOG, ["--timeout-keep-alive", "75"])
+
+
+def launch_uvicorn(
+    port: int, workers: int, env: dict[str, str], log_path: str, extra: list[str]
+) -> subprocess.Popen[bytes]:
+    """The app under uvicorn in its own process group (the benches stop it with killpg), output to `log_path`."""
+    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child process, which outlives this function
+    command = [sys.executable, "-m", "uvicorn", "shop.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log", *extra]
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 async def wait_ready(base: str, ready_within: float = 180) -> None:
@@ -544,7 +531,7 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
                 per_call[kind].append(len(stmts))
                 for text in stmts:
                     texts[kind][text] = texts[kind].get(text, 0) + 1
-    if profile is not None:
+    if profile is not None and profile_path:
         profile.disable()
         profile.dump_stats(profile_path)
     if show:

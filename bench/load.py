@@ -39,7 +39,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.checkout import PG_SERVER, SECRET, _admin, _catch, _pct, wait_ready
+from bench.checkout import PG_SERVER, SECRET, _admin, _catch, _pct, launch_uvicorn, wait_ready
 
 DB_NAME = "hub_bench_load"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -156,32 +156,8 @@ def start_server(port: int, workers: int, metrics_dir: str) -> subprocess.Popen[
         "SEARCH_RATE_PER_MINUTE": "1000000",
         "PICKUP_CODE_RATE_PER_MINUTE": "1000000",
     }
-    log = open(SERVER_LOG, "wb")  # noqa: SIM115 - handed to the child process, which outlives this function
-    return subprocess.Popen(
-        # uvicorn as `hub serve --workers N` runs it, with a generous worker start-up check for a busy machine
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "shop.asgi:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--proxy-headers",
-            "--timeout-worker-healthcheck",
-            "60",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # uvicorn as `hub serve --workers N` runs it, with a generous worker start-up check for a busy machine
+    return launch_uvicorn(port, workers, env, SERVER_LOG, ["--proxy-headers", "--timeout-worker-healthcheck", "60"])
 
 
 async def wait_search(base: str, ready_within: float = 400) -> None:
@@ -310,10 +286,10 @@ class Mix:
                     if self.open_carts[filling] >= BASKET_LINES:
                         del self.open_carts[filling]
                 r = await self._call(step, "cart_add", due, "POST", "/api/cart/lines", 201, json=body, headers=headers)
-                token = r.json().get("token") if r is not None else None
-                if token and not filling and len(self.carts) < 2000:
-                    self.carts.append(token)
-                    self.open_carts[token] = 1
+                added = r.json().get("token") if r is not None else None
+                if added and not filling and len(self.carts) < 2000:
+                    self.carts.append(added)
+                    self.open_carts[added] = 1
         else:
             buyer = rng.choice(d["buyer_tokens"])
             body = self.checkout_body(rng.choice(d["variants"]), rng.randint(1, 2))
