@@ -286,3 +286,19 @@ class ShipmentEvent(IdMixin, Base):
         BigIntId, ForeignKey("logistics_dispatch_batch.id", ondelete="SET NULL"), default=None
     )
     note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class NetworkStamp(Base):
+    """One row: a random stamp that every change to the network (nodes, routes, timetables, vehicle stops) replaces
+    in the changing transaction, so a process may keep its copy of the network until the stamp moves
+    (`logistics.services.snapshot`). Random rather than a counter: a fresh or emptied database never repeats a
+    stamp another one had."""
+
+    __tablename__ = "logistics_network_stamp"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    stamp: Mapped[int] = mapped_column(BigInteger)
+
+
+# The hooks that restamp the network on every write must be active wherever these models are.
+import logistics.snapshot  # noqa: E402, F401

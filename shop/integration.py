@@ -33,12 +33,13 @@ from livestream.services import attribution as live_attribution
 from livestream.services.figures import LiveFigures
 from logistics import hooks as logistics_hooks
 from logistics import notify as logistics_notify
-from logistics.models import LogisticsNode, NodeKind, Shipment, ShipmentStatus
+from logistics.models import Shipment, ShipmentStatus
 from logistics.schemas import DeliveryQuote as LogisticsQuote
 from logistics.schemas import DeliveryRequest as LogisticsRequest
 from logistics.schemas import HomeAddress, HomeRequest, PickupRequest, QuoteLine
 from logistics.services.delivery import LogisticsDelivery
 from logistics.services.shipments import create_shipments_for_order
+from logistics.snapshot import network_snapshot
 from shop import audit
 from shop.accounts.models import Role
 from shop.auth import Caller
@@ -239,12 +240,11 @@ class LogisticsQuoter:
         request: checkout_delivery.DeliveryRequest,
         lines: Sequence[checkout_delivery.QuoteLine],
     ) -> checkout_delivery.DeliveryQuote:
-        # The chosen pickup point proves the network exists (and the quote below then finds it in the session).
-        chosen = await session.get(LogisticsNode, request.pickup_point_id) if request.pickup_point_id else None
-        if chosen is None or chosen.kind is not NodeKind.POINT:
-            point = select(LogisticsNode.id).where(LogisticsNode.kind == NodeKind.POINT).limit(1)
-            if await session.scalar(point) is None:
-                return await self.fallback.quote(session, request, lines)
+        # A network without pickup points (a fresh install) defers to the quoter logistics replaced. The copy read
+        # here is the one the quote below reuses.
+        network = await network_snapshot(session)
+        if network.point(request.pickup_point_id) is None and not network.has_points:
+            return await self.fallback.quote(session, request, lines)
         parcels = [
             QuoteLine(
                 product_id=ln.product_id,

@@ -8,14 +8,14 @@ day that has one.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from logistics.config import LOCAL_TZ, local
-from logistics.models import OPEN_STATUSES, LogisticsNode, NodeKind, Route, RouteDeparture, Shipment
+from logistics.models import OPEN_STATUSES, NodeKind, Shipment
+from logistics.snapshot import NodeView, Snapshot, network_snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +40,9 @@ class Leg:
 
 @dataclass
 class Network:
-    """The nodes and active routes needed to answer one question, loaded in a few queries."""
+    """The nodes and active routes a question needs: points and stations (active or not), active hubs."""
 
-    nodes: dict[int, LogisticsNode] = field(default_factory=dict)
+    nodes: dict[int, NodeView] = field(default_factory=dict)
     legs: dict[tuple[int, int], Leg] = field(default_factory=dict)
     hub_by_county: dict[int, int] = field(default_factory=dict)
 
@@ -71,75 +71,30 @@ class Network:
         return moment
 
 
-async def load_network(session: AsyncSession, point_ids: list[int], county_ids: set[int]) -> Network:
-    """Points, their stations and hubs, the origin hubs of `county_ids`, and the active routes between them.
-
-    Two queries, remembered for the rest of the session's transaction: a payment quotes the delivery and then plans
-    its shipments over the same network, and re-reading it was a third of the statements of a paid checkout.
-    """
-    key = (tuple(sorted(point_ids)), tuple(sorted(county_ids)))
-    remembered = _transaction_memo(session).get(key)
-    if remembered is not None:
-        return remembered
-    net = Network()
-    station_ids = select(LogisticsNode.parent_id).where(LogisticsNode.id.in_(point_ids)).scalar_subquery()
-    hub_ids = select(LogisticsNode.parent_id).where(LogisticsNode.id.in_(station_ids)).scalar_subquery()
-    nodes = list(
-        await session.scalars(
-            select(LogisticsNode).where(
-                or_(
-                    LogisticsNode.id.in_(point_ids),
-                    LogisticsNode.id.in_(station_ids),
-                    and_(
-                        LogisticsNode.kind == NodeKind.HUB,
-                        LogisticsNode.is_active.is_(True),
-                        or_(LogisticsNode.id.in_(hub_ids), LogisticsNode.region_id.in_(county_ids)),
-                    ),
-                )
-            )
-        )
+def network_of(snapshot: Snapshot) -> Network:
+    """The routing view of a network copy (built once per copy: it is as immutable as the copy)."""
+    built = _built.get(id(snapshot))
+    if built is not None and built[0] is snapshot:
+        return built[1]
+    net = Network(
+        nodes={n.id: n for n in snapshot.nodes.values() if n.kind is not NodeKind.HUB or n.is_active},
+        legs={
+            (r.origin_id, r.destination_id): Leg(r.id, r.origin_id, r.destination_id, r.transit_minutes, r.departures)
+            for r in snapshot.routes
+        },
+        hub_by_county=dict(snapshot.hub_by_county),
     )
-    by_id = {node.id: node for node in nodes}
-    points = [by_id[i] for i in dict.fromkeys(point_ids) if i in by_id]
-    stations = [by_id[i] for i in dict.fromkeys(p.parent_id for p in points if p.parent_id) if i in by_id]
-    parent_hubs = {s.parent_id for s in stations if s.parent_id}
-    hubs = [
-        n
-        for n in nodes
-        if n.kind is NodeKind.HUB and n.is_active and (n.id in parent_hubs or n.region_id in county_ids)
-    ]
-    for node in (*points, *stations, *hubs):
-        net.nodes[node.id] = node
-    for hub in sorted(hubs, key=lambda h: h.id):
-        net.hub_by_county.setdefault(hub.region_id, hub.id)
-    destinations = [n.id for n in (*points, *stations, *hubs)]
-    rows = await session.execute(
-        select(Route, RouteDeparture.weekday, RouteDeparture.minute)
-        .outerjoin(RouteDeparture, RouteDeparture.route_id == Route.id)
-        .where(Route.destination_id.in_(destinations), Route.is_active.is_(True))
-    )
-    routes: dict[int, Route] = {}
-    departures: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for route, weekday, minute in rows:
-        routes[route.id] = route
-        if weekday is not None:
-            departures[route.id][weekday].append(minute)
-    for r in routes.values():
-        deps = {wd: tuple(sorted(ms)) for wd, ms in departures[r.id].items()}
-        net.legs[(r.origin_id, r.destination_id)] = Leg(r.id, r.origin_id, r.destination_id, r.transit_minutes, deps)
-    _transaction_memo(session)[key] = net
+    _built.clear()  # one copy is current at a time
+    _built[id(snapshot)] = (snapshot, net)
     return net
 
 
-def _transaction_memo(session: AsyncSession) -> dict[tuple[tuple[int, ...], tuple[int, ...]], Network]:
-    """Networks read in the session's current transaction; a new transaction (after a commit) starts empty."""
-    transaction = session.sync_session.get_transaction()
-    held = session.info.get("logistics.network")
-    if held is None or held[0] is not transaction:
-        held = (transaction, {})
-        session.info["logistics.network"] = held
-    memo: dict[tuple[tuple[int, ...], tuple[int, ...]], Network] = held[1]
-    return memo
+_built: dict[int, tuple[Snapshot, Network]] = {}
+
+
+async def load_network(session: AsyncSession) -> Network:
+    """The network as the session's transaction sees it (one small query while this process's copy is current)."""
+    return network_of(await network_snapshot(session))
 
 
 async def open_parcels(session: AsyncSession, point_ids: list[int]) -> dict[int, int]:

@@ -31,7 +31,8 @@ from logistics.schemas import (
     PointOption,
     PointOptions,
 )
-from logistics.services.availability import Network, load_network, open_parcels, transit_days
+from logistics.services.availability import Network, load_network, network_of, open_parcels, transit_days
+from logistics.snapshot import NodeView, network_snapshot
 from shop.errors import InvalidInput, NotFound
 
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -135,7 +136,7 @@ class LogisticsDelivery:
     @staticmethod
     def evaluate(
         net: Network,
-        point: LogisticsNode,
+        point: NodeView | LogisticsNode,
         workshops: dict[int, Workshop],
         grouped: dict[int, list[ParcelLine]],
         load: int,
@@ -198,7 +199,7 @@ class LogisticsDelivery:
                 .order_by(LogisticsNode.id)
             )
         )
-        net = await load_network(session, [p.id for p in points], {w.county_id for w in workshops.values()})
+        net = await load_network(session)
         loads = await open_parcels(session, [p.id for p in points])
         offered: list[PointOption] = []
         declined: list[PointOption] = []
@@ -248,14 +249,15 @@ class LogisticsDelivery:
         grouped: dict[int, list[ParcelLine]],
         now: dt.datetime,
     ) -> DeliveryQuote:
-        point = await session.get(LogisticsNode, request.pickup_point_id)
-        if point is None or point.kind is not NodeKind.POINT:
+        snapshot = await network_snapshot(session)
+        point = snapshot.point(request.pickup_point_id)
+        if point is None:
             return refused(
                 DeliveryMode.PICKUP, "unknown_point", f"Pickup point {request.pickup_point_id} does not exist."
             )
         if request.phone:
             check_phone(request.phone, "delivery.phone")
-        net = await load_network(session, [point.id], {w.county_id for w in workshops.values()})
+        net = network_of(snapshot)
         loads = await open_parcels(session, [point.id])
         result = self.evaluate(net, point, workshops, grouped, loads.get(point.id, 0), now)
         if result.refusal:

@@ -67,7 +67,7 @@ async def create_shipments_for_order(
     workshops = await LogisticsDelivery.workshops(session, lines)
     fees = {p.workshop_id: p for p in quote.parcels}
     point_id = delivery.pickup_point_id if isinstance(delivery, PickupRequest) else None
-    net = await load_network(session, [point_id] if point_id else [], {w.county_id for w in workshops.values()})
+    net = await load_network(session)
     at_hub = now + dt.timedelta(minutes=get_logistics_settings().handover_minutes)
     today = local(now).date()
     shipments = []
