@@ -214,10 +214,20 @@ async def _pickup_network(session: Any, county_id: int, township_id: int, villag
     return int(point.id)
 
 
-def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(port: int, workers: int, server: str = "uvicorn") -> subprocess.Popen[bytes]:
     env = {**os.environ, **_server_env()}
     env.pop("REDIS_URL", None)
+    if server == "granian":
+        return launch_granian(port, workers, env, SERVER_LOG)
     return launch_uvicorn(port, workers, env, SERVER_LOG, ["--timeout-keep-alive", "75"])
+
+
+def launch_granian(port: int, workers: int, env: dict[str, str], log_path: str) -> subprocess.Popen[bytes]:
+    """The app under granian (Rust HTTP server, ASGI interface, uvloop) in its own process group."""
+    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child process, which outlives this function
+    command = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--loop", "uvloop", "--log-level", "warning", "--no-ws", "shop.asgi:app"]
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def launch_uvicorn(
@@ -586,7 +596,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.count_statements:
         return {"statements": await count_statements(data, args.count_statements, args.show_statements)}
     base = f"http://127.0.0.1:{args.port}"
-    server = start_server(args.port, args.workers)
+    server = start_server(args.port, args.workers, args.server)
     try:
         await wait_ready(base)
         steady = await sustained(base, data, args.duration, args.concurrency, server.pid)
@@ -606,6 +616,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn", help="the ASGI server")
     parser.add_argument("--flash-buyers", type=int, default=2000)
     parser.add_argument("--flash-units", type=int, default=100)
     parser.add_argument("--flash-in-flight", type=int, default=200, help="buyers with a request open at once")

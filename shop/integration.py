@@ -25,10 +25,11 @@ from typing import Any
 
 import structlog
 from litestar import Litestar
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import raiseload
 
-from catalog.models import Product, ProductVariant, Region, RegionLevel
+from catalog.models import Product, ProductVariant, Region, RegionLevel, Workshop
 from livestream.services import attribution as live_attribution
 from livestream.services.figures import LiveFigures
 from logistics import hooks as logistics_hooks
@@ -143,11 +144,18 @@ class OrderEventBridge:
     async def _shipments(self, event: events.OrderEvent) -> None:
         try:
             async with self.app.state.session_factory() as session:
+                planned = await self._pickup_from_event(session, event)
+                if planned is not None:
+                    delivery, lines = planned
+                    await create_shipments_for_order(
+                        session, event.order_id, lines, delivery, buyer_user_id=event.buyer_id or None
+                    )
+                    return
                 order = await session.get(Order, event.order_id)
                 if order is None:
                     return
-                delivery = await delivery_request(session, order)
-                if delivery is None:
+                home = await delivery_request(session, order)
+                if home is None:
                     log.warning(
                         "integration_shipment_skipped",
                         order_id=order.id,
@@ -157,19 +165,58 @@ class OrderEventBridge:
                     await session.rollback()
                     return
                 lines = await parcel_lines(session, order)
-                await create_shipments_for_order(session, order.id, lines, delivery, buyer_user_id=order.buyer_id)
+                await create_shipments_for_order(session, order.id, lines, home, buyer_user_id=order.buyer_id)
         except Exception as exc:
             log.warning("integration_shipments_failed", order_id=event.order_id, error=str(exc)[:200])
+
+    @staticmethod
+    async def _pickup_from_event(
+        session: AsyncSession, event: events.OrderEvent
+    ) -> tuple[PickupRequest, list[QuoteLine]] | None:
+        """A pickup order's delivery and parcels from its "paid" event (which carries the point and the lines), so
+        planning reads only the catalogue; None for home delivery (the address is on the order)."""
+        payload = event.payload
+        point_id = payload.get("pickup_point_id")
+        lines = payload.get("lines") or []
+        if payload.get("delivery_method") != DeliveryMethod.PICKUP.value or point_id is None or not lines:
+            return None
+        catalogue = await _parcel_catalogue(session, [int(ln["variant_id"]) for ln in lines])
+        parcels = [
+            QuoteLine(
+                product_id=int(ln["product_id"]),
+                workshop_id=int(ln["workshop_id"]),
+                weight_g=catalogue.get(int(ln["variant_id"]), (0, None))[0],
+                qty=int(ln["quantity"]),
+                shelf_life_days=catalogue.get(int(ln["variant_id"]), (0, None))[1],
+            )
+            for ln in lines
+        ]
+        return PickupRequest(pickup_point_id=int(point_id)), parcels
+
+
+_PARCEL_CATALOGUE = (  # built once: building a statement cost more CPU than running it
+    select(ProductVariant.id, ProductVariant.weight_g, Product.shelf_life_days, Workshop)
+    .join(Product, Product.id == ProductVariant.product_id)
+    .join(Workshop, Workshop.id == Product.workshop_id)
+    .where(ProductVariant.id.in_(bindparam("variant_ids", expanding=True)))
+    .options(raiseload(Workshop.stewards), raiseload(Workshop.ratings))
+)
+
+
+async def _parcel_catalogue(session: AsyncSession, variant_ids: list[int]) -> dict[int, tuple[int, int | None]]:
+    """Weight and shelf life per variant.
+
+    The variants' workshops come in the same query and are kept in the session (`session.info`), so routing, which
+    needs their counties, finds them in the identity map instead of reading them again.
+    """
+    found = (await session.execute(_PARCEL_CATALOGUE, {"variant_ids": variant_ids})).all()
+    session.info["integration.workshops"] = [row.Workshop for row in found]
+    return {row.id: (row.weight_g, row.shelf_life_days) for row in found}
 
 
 async def parcel_lines(session: AsyncSession, order: Order) -> list[QuoteLine]:
     """The order's lines as logistics parcels (weight and shelf life from the catalogue)."""
-    found = await session.execute(
-        select(ProductVariant.id, ProductVariant.weight_g, Product.shelf_life_days)
-        .join(Product, Product.id == ProductVariant.product_id)
-        .where(ProductVariant.id.in_([ln.variant_id for ln in order.lines]))
-    )
-    catalogue = {variant_id: (weight_g, shelf_life) for variant_id, weight_g, shelf_life in found.tuples()}
+    catalogue = await _parcel_catalogue(session, [ln.variant_id for ln in order.lines])
     return [
         QuoteLine(
             product_id=ln.product_id,

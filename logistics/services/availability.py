@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from logistics.config import LOCAL_TZ, local
@@ -97,15 +97,19 @@ async def load_network(session: AsyncSession) -> Network:
     return network_of(await network_snapshot(session))
 
 
+# Built once: constructing a statement (operators, coercions, its cache key) cost more CPU than running it.
+_OPEN_PARCELS = (
+    select(Shipment.pickup_point_id, func.count())
+    .where(Shipment.pickup_point_id.in_(bindparam("point_ids", expanding=True)), Shipment.status.in_(OPEN_STATUSES))
+    .group_by(Shipment.pickup_point_id)
+)
+
+
 async def open_parcels(session: AsyncSession, point_ids: list[int]) -> dict[int, int]:
     """Parcels each point holds or expects (checked out, on the way, or waiting on its shelf)."""
     if not point_ids:
         return {}
-    rows = await session.execute(
-        select(Shipment.pickup_point_id, func.count())
-        .where(Shipment.pickup_point_id.in_(point_ids), Shipment.status.in_(OPEN_STATUSES))
-        .group_by(Shipment.pickup_point_id)
-    )
+    rows = await session.execute(_OPEN_PARCELS, {"point_ids": point_ids})
     return {point_id: count for point_id, count in rows}
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from logistics.config import epoch_minutes, format_minute, from_epoch_minutes, get_logistics_settings, local, utc_now
@@ -38,6 +38,7 @@ log = structlog.get_logger(__name__)
 
 # Refusals that still let a paid order ship: the point filled up between checkout and payment.
 _SHIP_ANYWAY = {"point_full"}
+_SHIPMENTS_OF_ORDER = select(Shipment).where(Shipment.order_id == bindparam("order_id")).order_by(Shipment.id)
 
 
 async def create_shipments_for_order(
@@ -54,17 +55,18 @@ async def create_shipments_for_order(
 
     Raises Conflict when the delivery cannot be made (no route, invalid address, fresh goods too slow).
     """
-    existing = list(await session.scalars(select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.id)))
+    existing = list(await session.scalars(_SHIPMENTS_OF_ORDER, {"order_id": order_id}))
     if existing:
         return existing
     now = now or utc_now()
+    # Held here, the workshops stay in the session's (weak) identity map, so the quote below reuses them.
+    workshops = await LogisticsDelivery.workshops(session, lines)
     quote = await LogisticsDelivery().quote(session, delivery, lines, now)
     if not quote.ok and quote.reason_code not in _SHIP_ANYWAY:
         raise Conflict(quote.reason or "This delivery cannot be made.", extra={"reason_code": quote.reason_code})
     if not quote.ok:
         log.warning("logistics_point_over_capacity", order_id=order_id, reason_code=quote.reason_code)
     grouped = parcels_by_workshop(lines)
-    workshops = await LogisticsDelivery.workshops(session, lines)
     fees = {p.workshop_id: p for p in quote.parcels}
     point_id = delivery.pickup_point_id if isinstance(delivery, PickupRequest) else None
     net = await load_network(session)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import structlog
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -41,15 +41,19 @@ def can_manage(caller: Caller, order: Order) -> bool:
     return caller.role is Role.WORKSHOP_MANAGER and all(ln.workshop_id in caller.workshop_ids for ln in order.lines)
 
 
+_ORDER_WITH_LINES = (
+    select(Order)
+    .where(Order.id == bindparam("order_id"))
+    .options(joinedload(Order.lines))
+    .execution_options(populate_existing=True)
+)
+_ORDER_WITH_LINES_LOCKED = _ORDER_WITH_LINES.with_for_update(of=Order)  # built once, as building cost more than running
+
+
 async def load_order(session: AsyncSession, order_id: int, *, lock: bool = False) -> Order:
     """The order with its lines, in one round trip (the lines joined; only the order row is locked)."""
-    stmt = (
-        select(Order)
-        .where(Order.id == order_id)
-        .options(joinedload(Order.lines))
-        .execution_options(populate_existing=True)
-    )
-    order = (await session.scalars(stmt.with_for_update(of=Order) if lock else stmt)).unique().one_or_none()
+    stmt = _ORDER_WITH_LINES_LOCKED if lock else _ORDER_WITH_LINES
+    order = (await session.scalars(stmt, {"order_id": order_id})).unique().one_or_none()
     if order is None:
         raise NotFound(f"No order {order_id}.", field="order_id")
     return order

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import ProductVariant, StockLevel
@@ -21,6 +21,33 @@ from shop.outbox import emit_search
 from shop.stock.models import ReservationState, StockReservation
 
 RESERVATION_MINUTES = 15
+
+# The hot statements are built once (bound by name): building one (operators, coercions, its cache key) cost more
+# CPU than running it.
+_FREE_LEVELS = (
+    select(StockLevel.id, StockLevel.variant_id, StockLevel.on_hand - StockLevel.reserved)
+    .where(StockLevel.variant_id.in_(bindparam("variant_ids", expanding=True)))
+    .order_by(StockLevel.id)
+)
+_RESERVE_GUARDED = (
+    update(StockLevel)
+    .where(StockLevel.id == bindparam("level_id"), StockLevel.on_hand - StockLevel.reserved >= bindparam("qty"))
+    .values(reserved=StockLevel.reserved + bindparam("qty"))
+    .returning(StockLevel.on_hand - StockLevel.reserved)
+)
+_FREE_AT = select(StockLevel.on_hand - StockLevel.reserved).where(StockLevel.id == bindparam("level_id"))
+_SETTLE = (
+    update(StockReservation)
+    .where(StockReservation.order_id == bindparam("for_order"), StockReservation.state == ReservationState.ACTIVE)
+    .values(state=bindparam("new_state"))
+    .returning(StockReservation.stock_level_id, StockReservation.variant_id, StockReservation.quantity)
+    .execution_options(synchronize_session=False)
+)
+_TAKE_OFF_SHELF = (
+    update(StockLevel)
+    .where(StockLevel.id == bindparam("level_id"))
+    .values(on_hand=StockLevel.on_hand - bindparam("qty"), reserved=StockLevel.reserved - bindparam("qty"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +72,7 @@ class StockService:
         # many late buyers are told without queueing behind the lock holders (units only come back by release or
         # refund; a buyer refused in that instant was refused truthfully), and it shows where the units are.
         # The guarded UPDATEs below are the checks that count.
-        levels = (
-            await self.session.execute(
-                select(StockLevel.id, StockLevel.variant_id, StockLevel.on_hand - StockLevel.reserved)
-                .where(StockLevel.variant_id.in_(variant_ids))
-                .order_by(StockLevel.id)
-            )
-        ).all()
+        levels = (await self.session.execute(_FREE_LEVELS, {"variant_ids": variant_ids})).all()
         unlocked: dict[int, int] = {}
         level_ids: dict[int, list[int]] = {}
         for level_id, variant_id, free in levels:
@@ -102,18 +123,9 @@ class StockService:
             first_request.setdefault(req.variant_id, req)
         for variant_id in sorted(wanted, key=lambda v: level_of[v]):
             qty, level_id = wanted[variant_id], level_of[variant_id]
-            left = (
-                await self.session.execute(
-                    update(StockLevel)
-                    .where(StockLevel.id == level_id, StockLevel.on_hand - StockLevel.reserved >= qty)
-                    .values(reserved=StockLevel.reserved + qty)
-                    .returning(StockLevel.on_hand - StockLevel.reserved)
-                )
-            ).scalar()
+            left = (await self.session.execute(_RESERVE_GUARDED, {"level_id": level_id, "qty": qty})).scalar()
             if left is None:  # someone took the units between the read above and this UPDATE
-                have = await self.session.scalar(
-                    select(StockLevel.on_hand - StockLevel.reserved).where(StockLevel.id == level_id)
-                )
+                have = await self.session.scalar(_FREE_AT, {"level_id": level_id})
                 raise self.out_of_stock(first_request[variant_id], int(have or 0))
             emptied = emptied or left <= 0
         return [(level_of[req.variant_id], req, req.quantity) for req in requests], emptied
@@ -174,15 +186,7 @@ class StockService:
 
         The order row is locked by the caller, so its reservations change under one owner.
         """
-        rows = (
-            await self.session.execute(
-                update(StockReservation)
-                .where(StockReservation.order_id == order_id, StockReservation.state == ReservationState.ACTIVE)
-                .values(state=state)
-                .returning(StockReservation.stock_level_id, StockReservation.variant_id, StockReservation.quantity)
-                .execution_options(synchronize_session=False)
-            )
-        ).all()
+        rows = (await self.session.execute(_SETTLE, {"for_order": order_id, "new_state": state})).all()
         by_level: dict[int, tuple[int, int]] = {}
         for level_id, variant_id, quantity in rows:
             by_level[level_id] = (variant_id, by_level.get(level_id, (variant_id, 0))[1] + quantity)
@@ -208,11 +212,7 @@ class StockService:
         for level_id, (_variant_id, quantity) in sorted(
             (await self._settle(order_id, ReservationState.COMMITTED)).items()
         ):
-            await self.session.execute(
-                update(StockLevel)
-                .where(StockLevel.id == level_id)
-                .values(on_hand=StockLevel.on_hand - quantity, reserved=StockLevel.reserved - quantity)
-            )
+            await self.session.execute(_TAKE_OFF_SHELF, {"level_id": level_id, "qty": quantity})
             committed += quantity
         return committed
 
