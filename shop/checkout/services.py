@@ -160,9 +160,7 @@ class CheckoutService:
         wanted.sort(key=lambda w: w.variant_id)
         rows = {
             r.id: r
-            for r in (
-                await self.session.execute(_LINES_ON_SALE, {"variant_ids": [w.variant_id for w in wanted]})
-            ).all()
+            for r in (await self.session.execute(_LINES_ON_SALE, {"variant_ids": [w.variant_id for w in wanted]})).all()
         }
         for want in wanted:
             row = rows.get(want.variant_id)
