@@ -4,6 +4,9 @@ every other process within CALLER_TTL_SECONDS."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+
+import time_machine
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -11,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.accounts.models import Role, User
-from shop.auth import CALLER_TTL_SECONDS, CallerCache
+from shop.auth import CALLER_TTL_SECONDS, CallerCache, decode_token, issue_token
 from tests import factories as f
 
 
@@ -63,3 +66,23 @@ async def test_a_change_this_process_did_not_make_is_seen_within_the_time_to_liv
     assert (await client.get("/api/auth/me", headers=f.auth(buyer))).status_code == 200
     await asyncio.sleep(0.4)
     assert (await client.get("/api/auth/me", headers=f.auth(buyer))).status_code == 401
+
+
+def test_a_token_checked_once_is_still_refused_once_it_expires() -> None:
+    # given a token good for one minute, checked (and so remembered) once
+    secret = "cache-secret-0123456789abcdef0123456789abcdef"
+    token = issue_token(7, Role.BUYER, secret, dt.timedelta(minutes=1))
+    assert decode_token(token, secret) is not None
+    # when a minute and a second have passed
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=61), tick=False):
+        # then the remembered token is refused, as an unremembered one would be
+        assert decode_token(token, secret) is None
+    # and a remembered token never vouches for another secret, nor for one altered character
+    assert decode_token(token, secret + "x") is None
+    forged = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    assert decode_token(forged, secret) is None
+    # and its claims cannot be changed through the copy a caller gets
+    claims = decode_token(token, secret)
+    assert claims is not None and claims["sub"] == "7"
+    claims["sub"] = "8"
+    assert decode_token(token, secret)["sub"] == "7"  # type: ignore[index]
