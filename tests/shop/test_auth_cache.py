@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 
 import time_machine
-
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import update
