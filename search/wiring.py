@@ -65,6 +65,7 @@ async def _warm_up_then_follow(service: SearchService, app: Litestar, indexer: L
         except Exception as exc:
             log.warning("search.cursor_failed", error=str(exc))
     await _warm_up(service, app)
+    app.state.search_warmed_up = True  # the test client waits for this before handing the app to a test
     # Tests drive `app.state.search_indexer.drain()` themselves: a timer would race their SQLite transactions.
     if indexer is not None and app.state.settings.app.environment != "test":
         await indexer.run()
@@ -81,6 +82,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         LocalIndexer(service, app.state.session_factory) if app.state.settings.search.backend == "embedded" else None
     )
     app.state.search_indexer = indexer
+    app.state.search_warmed_up = False
     task = asyncio.create_task(_warm_up_then_follow(service, app, indexer))
     try:
         yield

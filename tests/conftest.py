@@ -6,6 +6,7 @@ over both backends. Each backend's database is migrated once per test session an
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -134,6 +135,14 @@ async def app(settings: Settings) -> AsyncIterator[Litestar]:
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as test_client:
+        # The search warm-up starts with the app and briefly holds SQLite's write lock (its outbox cursor). A test's
+        # own session begins DEFERRED, and SQLite refuses at once ("database is locked", no busy wait) a read
+        # transaction that tries to write while another connection holds that lock: let the warm-up finish first.
+        deadline = asyncio.get_running_loop().time() + 60
+        while not app.state.get("search_warmed_up", True):  # set on the test client's own loop (another thread)
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.01)
         yield test_client
 
 
