@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import StockLevel
 from logistics.config import get_logistics_settings, local
-from logistics.models import Route, Shipment
+from logistics.models import LogisticsNode, NetworkStamp, Route, Shipment
 from logistics.schemas import PickupRequest
 from logistics.services.delivery import LogisticsDelivery
 from shop.accounts.models import Role, User
@@ -120,6 +120,38 @@ async def test_a_point_outside_the_network_is_refused_once_a_network_exists(
     assert r.json()["errors"] == [{"field": "delivery.pickup_point_id", "message": "Pickup point 7 does not exist."}]
     assert r.json()["reason"] == "unknown_point"
     await nothing_reserved(session)
+
+
+async def test_a_network_change_committed_elsewhere_applies_to_the_next_checkout(
+    client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop
+) -> None:
+    # given a checkout to 岭头村服务点 (the app now holds a copy of the network) and the network's stamp
+    first = await checkout(client, shop, {"method": "pickup", "pickup_point_id": shop.net.point2.id})
+    assert first.status_code == 201, first.text
+    stamp = await scalar(session, select(NetworkStamp.stamp))
+    # when another session (here the test's own engine) closes the point, through the ORM, and commits
+    point = await session.get(LogisticsNode, shop.net.point2.id)
+    assert point is not None
+    point.is_active = False
+    await session.commit()
+    # then the stamp has moved, and the next checkout to that point is refused on the new network
+    assert await scalar(session, select(NetworkStamp.stamp)) != stamp
+    r = await checkout(client, shop, {"method": "pickup", "pickup_point_id": shop.net.point2.id})
+    assert r.status_code == 409, r.text
+    assert r.json()["reason"] == "inactive"
+    assert await scalar(session, select(func.count()).select_from(Order)) == 1
+
+
+async def test_a_route_changed_by_a_bulk_statement_restamps_the_network(session: AsyncSession, shop: Shop) -> None:
+    # given the network's stamp
+    stamp = await scalar(session, select(NetworkStamp.stamp))
+    # when a route's transit time is changed by an ORM bulk UPDATE, and the change is rolled back
+    await session.execute(update(Route).where(Route.destination_id == shop.net.point2.id).values(transit_minutes=90))
+    inside = await session.scalar(select(NetworkStamp.stamp))
+    await session.rollback()
+    # then the stamp moved inside that transaction, and nothing moved once it was rolled back
+    assert inside != stamp
+    assert await scalar(session, select(NetworkStamp.stamp)) == stamp
 
 
 async def test_a_full_point_is_refused_with_409_naming_the_point(
