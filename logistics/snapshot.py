@@ -63,7 +63,7 @@ class RouteView:
     departures: dict[int, tuple[int, ...]]  # weekday → sorted local minutes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: a copy is one reading
 class Snapshot:
     """All nodes and the active routes, as of `stamp` (None: read without a stamp, not kept)."""
 

@@ -180,17 +180,13 @@ class OrderEventBridge:
         lines = payload.get("lines") or []
         if payload.get("delivery_method") != DeliveryMethod.PICKUP.value or point_id is None or not lines:
             return None
-        catalogue = await _parcel_catalogue(session, [int(ln["variant_id"]) for ln in lines])
-        parcels = [
-            QuoteLine(
-                product_id=int(ln["product_id"]),
-                workshop_id=int(ln["workshop_id"]),
-                weight_g=catalogue.get(int(ln["variant_id"]), (0, None))[0],
-                qty=int(ln["quantity"]),
-                shelf_life_days=catalogue.get(int(ln["variant_id"]), (0, None))[1],
-            )
-            for ln in lines
-        ]
+        parcels = await _parcels(
+            session,
+            [
+                (int(ln["variant_id"]), int(ln["product_id"]), int(ln["workshop_id"]), int(ln["quantity"]))
+                for ln in lines
+            ],
+        )
         return PickupRequest(pickup_point_id=int(point_id)), parcels
 
 
@@ -203,30 +199,30 @@ _PARCEL_CATALOGUE = (  # built once: building a statement cost more CPU than run
 )
 
 
-async def _parcel_catalogue(session: AsyncSession, variant_ids: list[int]) -> dict[int, tuple[int, int | None]]:
-    """Weight and shelf life per variant.
+async def _parcels(session: AsyncSession, lines: list[tuple[int, int, int, int]]) -> list[QuoteLine]:
+    """(variant, product, workshop, quantity) lines as logistics parcels, weight and shelf life from the catalogue.
 
     The variants' workshops come in the same query and are kept in the session (`session.info`), so routing, which
     needs their counties, finds them in the identity map instead of reading them again.
     """
-    found = (await session.execute(_PARCEL_CATALOGUE, {"variant_ids": variant_ids})).all()
+    found = (await session.execute(_PARCEL_CATALOGUE, {"variant_ids": [line[0] for line in lines]})).all()
     session.info["integration.workshops"] = [row.Workshop for row in found]
-    return {row.id: (row.weight_g, row.shelf_life_days) for row in found}
+    catalogue = {row.id: (row.weight_g, row.shelf_life_days) for row in found}
+    return [
+        QuoteLine(
+            product_id=product_id,
+            workshop_id=workshop_id,
+            weight_g=catalogue.get(variant_id, (0, None))[0],
+            qty=quantity,
+            shelf_life_days=catalogue.get(variant_id, (0, None))[1],
+        )
+        for variant_id, product_id, workshop_id, quantity in lines
+    ]
 
 
 async def parcel_lines(session: AsyncSession, order: Order) -> list[QuoteLine]:
     """The order's lines as logistics parcels (weight and shelf life from the catalogue)."""
-    catalogue = await _parcel_catalogue(session, [ln.variant_id for ln in order.lines])
-    return [
-        QuoteLine(
-            product_id=ln.product_id,
-            workshop_id=ln.workshop_id,
-            weight_g=catalogue.get(ln.variant_id, (0, None))[0],
-            qty=ln.quantity,
-            shelf_life_days=catalogue.get(ln.variant_id, (0, None))[1],
-        )
-        for ln in order.lines
-    ]
+    return await _parcels(session, [(ln.variant_id, ln.product_id, ln.workshop_id, ln.quantity) for ln in order.lines])
 
 
 async def delivery_request(session: AsyncSession, order: Order) -> LogisticsRequest | None:

@@ -8,6 +8,7 @@ day that has one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, select
@@ -71,12 +72,10 @@ class Network:
         return moment
 
 
+@functools.lru_cache(maxsize=2)  # by identity: one copy is current at a time (two while it is replaced)
 def network_of(snapshot: Snapshot) -> Network:
     """The routing view of a network copy (built once per copy: it is as immutable as the copy)."""
-    built = _built.get(id(snapshot))
-    if built is not None and built[0] is snapshot:
-        return built[1]
-    net = Network(
+    return Network(
         nodes={n.id: n for n in snapshot.nodes.values() if n.kind is not NodeKind.HUB or n.is_active},
         legs={
             (r.origin_id, r.destination_id): Leg(r.id, r.origin_id, r.destination_id, r.transit_minutes, r.departures)
@@ -84,12 +83,6 @@ def network_of(snapshot: Snapshot) -> Network:
         },
         hub_by_county=dict(snapshot.hub_by_county),
     )
-    _built.clear()  # one copy is current at a time
-    _built[id(snapshot)] = (snapshot, net)
-    return net
-
-
-_built: dict[int, tuple[Snapshot, Network]] = {}
 
 
 async def load_network(session: AsyncSession) -> Network:

@@ -49,10 +49,8 @@ _LINES_ON_SALE = (
         Product.status,
         Product.shelf_life_days,
         Product.workshop_id,
-        Workshop.service_fee_bp,
-        Workshop.is_active.label("workshop_active"),
-        # The workshop itself too: held in the rows, it stays in the session's (weak) identity map, where the
-        # delivery quote finds it instead of reading it again.
+        # The workshop entity: held in the rows, it stays in the session's (weak) identity map, where the delivery
+        # quote finds it instead of reading it again.
         Workshop,
         select(func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
         .where(StockLevel.variant_id == ProductVariant.id)
@@ -166,7 +164,7 @@ class CheckoutService:
             row = rows.get(want.variant_id)
             if row is None:
                 raise NotFound(f"No product variant {want.variant_id}.", field=want.field)
-            if not (row.is_active and row.status is ProductStatus.ACTIVE and row.workshop_active):
+            if not (row.is_active and row.status is ProductStatus.ACTIVE and row.Workshop.is_active):
                 raise Conflict(
                     f"“{row.title}” is no longer on sale.",
                     field=want.field,
@@ -228,7 +226,7 @@ class CheckoutService:
             row = rows[want.variant_id]
             commission = want.commission_bp
             if commission is not None:  # fee + commission never above 100% of the line
-                commission = min(commission, BP_SCALE - row.service_fee_bp)
+                commission = min(commission, BP_SCALE - row.Workshop.service_fee_bp)
             order.lines.append(
                 OrderLine(
                     variant_id=want.variant_id,
@@ -240,7 +238,7 @@ class CheckoutService:
                     gross_fen=priced[i].gross_fen,
                     discount_fen=totals.line_discounts[i],
                     net_fen=nets[i],
-                    service_fee_bp=row.service_fee_bp,
+                    service_fee_bp=row.Workshop.service_fee_bp,
                     commission_bp=commission,
                     live_session_id=want.live_session_id,
                     streamer_user_id=want.streamer_user_id if want.live_session_id is not None else None,
