@@ -39,7 +39,7 @@ from logistics.schemas import DeliveryQuote as LogisticsQuote
 from logistics.schemas import DeliveryRequest as LogisticsRequest
 from logistics.schemas import HomeAddress, HomeRequest, PickupRequest, QuoteLine
 from logistics.services.delivery import LogisticsDelivery
-from logistics.services.shipments import create_shipments_for_order
+from logistics.services.shipments import ParcelPlan, create_shipments_for_orders
 from logistics.snapshot import network_snapshot
 from shop import audit
 from shop.accounts.models import Role
@@ -86,9 +86,11 @@ class OrderEventBridge:
     def __init__(self, app: Litestar) -> None:
         self.app = app
 
-    async def on_paid(self, event: events.OrderEvent) -> None:
-        await self._figures_paid(event)
-        await self._shipments(event)
+    async def on_paid(self, batch: list[events.OrderEvent]) -> None:
+        """A hand-over's paid orders (a batch subscriber): their live figures, then all their shipments at once."""
+        for event in batch:
+            await self._figures_paid(event)
+        await self._shipments(batch)
 
     async def _figures_paid(self, event: events.OrderEvent) -> None:
         lines = [
@@ -141,53 +143,66 @@ class OrderEventBridge:
                 "integration_live_figures_failed", event_name=event.name, order_id=event.order_id, error=str(exc)[:200]
             )
 
-    async def _shipments(self, event: events.OrderEvent) -> None:
+    async def _shipments(self, batch: list[events.OrderEvent]) -> None:
+        """Plan the orders' shipments in one transaction; if it fails, one order at a time, so one order's problem
+        (or a race with the relay on the same order) costs the others nothing."""
         try:
             async with self.app.state.session_factory() as session:
-                planned = await self._pickup_from_event(session, event)
-                if planned is not None:
-                    delivery, lines = planned
-                    await create_shipments_for_order(
-                        session, event.order_id, lines, delivery, buyer_user_id=event.buyer_id or None
-                    )
-                    return
-                order = await session.get(Order, event.order_id)
-                if order is None:
-                    return
-                home = await delivery_request(session, order)
-                if home is None:
-                    log.warning(
-                        "integration_shipment_skipped",
-                        order_id=order.id,
-                        delivery_method=order.delivery_method.value,
-                        reason="delivery not mappable",
-                    )
-                    await session.rollback()
-                    return
-                lines = await parcel_lines(session, order)
-                await create_shipments_for_order(session, order.id, lines, home, buyer_user_id=order.buyer_id)
+                planned = await create_shipments_for_orders(session, await self._plans(session, batch))
         except Exception as exc:
-            log.warning("integration_shipments_failed", order_id=event.order_id, error=str(exc)[:200])
+            if len(batch) == 1:
+                log.warning("integration_shipments_failed", order_id=batch[0].order_id, error=str(exc)[:200])
+                return
+            log.info("integration_shipments_one_by_one", orders=len(batch), error=str(exc)[:200])
+            for event in batch:
+                await self._shipments([event])
+            return
+        for order_id, refusal in planned.refused.items():
+            log.warning("integration_shipments_failed", order_id=order_id, error=str(refusal)[:200])
 
-    @staticmethod
-    async def _pickup_from_event(
-        session: AsyncSession, event: events.OrderEvent
-    ) -> tuple[PickupRequest, list[QuoteLine]] | None:
-        """A pickup order's delivery and parcels from its "paid" event (which carries the point and the lines), so
-        planning reads only the catalogue; None for home delivery (the address is on the order)."""
-        payload = event.payload
-        point_id = payload.get("pickup_point_id")
-        lines = payload.get("lines") or []
-        if payload.get("delivery_method") != DeliveryMethod.PICKUP.value or point_id is None or not lines:
-            return None
-        parcels = await _parcels(
-            session,
-            [
-                (int(ln["variant_id"]), int(ln["product_id"]), int(ln["workshop_id"]), int(ln["quantity"]))
-                for ln in lines
-            ],
-        )
-        return PickupRequest(pickup_point_id=int(point_id)), parcels
+    async def _plans(self, session: AsyncSession, batch: list[events.OrderEvent]) -> list[ParcelPlan]:
+        """The parcels and delivery of each paid order: pickup orders from their events (one catalogue read for all),
+        home deliveries from the order (the address is not in the event)."""
+        plans: dict[int, ParcelPlan] = {}
+        pickups = [(event, point) for event in batch if (point := _pickup_point(event)) is not None]
+        items = [
+            (int(ln["variant_id"]), int(ln["product_id"]), int(ln["workshop_id"]), int(ln["quantity"]))
+            for event, _ in pickups
+            for ln in event.payload["lines"]
+        ]
+        parcels = iter(await _parcels(session, items)) if items else iter(())
+        for event, point in pickups:
+            lines = [next(parcels) for _ in event.payload["lines"]]
+            delivery = PickupRequest(pickup_point_id=point)
+            plans.setdefault(event.order_id, ParcelPlan(event.order_id, lines, delivery, event.buyer_id or None))
+        for event in batch:
+            if event.order_id in plans:
+                continue
+            order = await session.get(Order, event.order_id)
+            if order is None:
+                continue
+            request = await delivery_request(session, order)
+            if request is None:
+                log.warning(
+                    "integration_shipment_skipped",
+                    order_id=order.id,
+                    delivery_method=order.delivery_method.value,
+                    reason="delivery not mappable",
+                )
+                continue
+            lines = await parcel_lines(session, order)
+            plans[order.id] = ParcelPlan(order.id, lines, request, order.buyer_id)
+        return list(plans.values())
+
+
+def _pickup_point(event: events.OrderEvent) -> int | None:
+    """A pickup order's point from its "paid" event (which carries the point and the lines), so planning reads only
+    the catalogue; None for home delivery (the address is on the order)."""
+    payload = event.payload
+    point_id = payload.get("pickup_point_id")
+    if payload.get("delivery_method") != DeliveryMethod.PICKUP.value or point_id is None or not payload.get("lines"):
+        return None
+    return int(point_id)
 
 
 _PARCEL_CATALOGUE = (  # built once: building a statement cost more CPU than running it
@@ -461,7 +476,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     reader = create_engine(settings.db, sqlite_immediate=False) if settings.db.is_sqlite else None
     read_sessions = create_session_factory(reader) if reader is not None else app.state.session_factory
     cart_attribution.set_resolver(LiveAttributionResolver(read_sessions))
-    events.subscribe(events.ORDER_PAID, bridge.on_paid)
+    events.subscribe_batch(events.ORDER_PAID, bridge.on_paid)
     events.subscribe(events.ORDER_REFUNDED, bridge.on_refunded)
     events.set_processed_marker(order_jobs.processed_marker(app.state.session_factory))
     logistics_hooks.set_return_hook(ReturnRefundHook(app))
@@ -470,7 +485,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        events.unsubscribe(events.ORDER_PAID, bridge.on_paid)
+        events.unsubscribe_batch(events.ORDER_PAID, bridge.on_paid)
         events.unsubscribe(events.ORDER_REFUNDED, bridge.on_refunded)
         events.set_processed_marker(None)
         cart_attribution.set_resolver(previous[0])

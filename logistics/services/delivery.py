@@ -231,14 +231,17 @@ class LogisticsDelivery:
         request: DeliveryRequest,
         lines: Sequence[ParcelLine],
         now: dt.datetime | None = None,
+        *,
+        loads: dict[int, int] | None = None,
     ) -> DeliveryQuote:
+        """`loads`: parcels each point holds, when the caller has them (read here otherwise)."""
         now = now or utc_now()
         if not lines:
             raise InvalidInput("Nothing to deliver.", field="lines")
         workshops = await self.workshops(session, lines)
         grouped = parcels_by_workshop(lines)
         if isinstance(request, PickupRequest):
-            return await self._pickup_quote(session, request, workshops, grouped, now)
+            return await self._pickup_quote(session, request, workshops, grouped, now, loads)
         return await self._home_quote(session, request, grouped, now)
 
     async def _pickup_quote(
@@ -248,6 +251,7 @@ class LogisticsDelivery:
         workshops: dict[int, Workshop],
         grouped: dict[int, list[ParcelLine]],
         now: dt.datetime,
+        loads: dict[int, int] | None = None,
     ) -> DeliveryQuote:
         snapshot = await network_snapshot(session)
         point = snapshot.point(request.pickup_point_id)
@@ -258,7 +262,8 @@ class LogisticsDelivery:
         if request.phone:
             check_phone(request.phone, "delivery.phone")
         net = network_of(snapshot)
-        loads = await open_parcels(session, [point.id])
+        if loads is None:
+            loads = await open_parcels(session, [point.id])
         result = self.evaluate(net, point, workshops, grouped, loads.get(point.id, 0), now)
         if result.refusal:
             return refused(DeliveryMode.PICKUP, result.refusal.code, result.refusal.reason)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy import bindparam, select
@@ -29,7 +30,7 @@ from logistics.schemas import (
     TimelineEntry,
     TrackingOut,
 )
-from logistics.services.availability import load_network
+from logistics.services.availability import load_network, open_parcels
 from logistics.services.delivery import LogisticsDelivery, ParcelLine, parcels_by_workshop, validate_address
 from shop.auth import Caller
 from shop.errors import Conflict, NotFound
@@ -38,7 +39,27 @@ log = structlog.get_logger(__name__)
 
 # Refusals that still let a paid order ship: the point filled up between checkout and payment.
 _SHIP_ANYWAY = {"point_full"}
-_SHIPMENTS_OF_ORDER = select(Shipment).where(Shipment.order_id == bindparam("order_id")).order_by(Shipment.id)
+_SHIPMENTS_OF_ORDERS = (
+    select(Shipment).where(Shipment.order_id.in_(bindparam("order_ids", expanding=True))).order_by(Shipment.id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelPlan:
+    """A paid order to ship: its lines (as parcels) and where they go."""
+
+    order_id: int
+    lines: Sequence[ParcelLine]
+    delivery: DeliveryRequest
+    buyer_user_id: int | None = None
+
+
+@dataclass(slots=True)
+class PlannedShipments:
+    """Per order: its shipments (new or found), or why it cannot be delivered."""
+
+    shipments: dict[int, list[Shipment]] = field(default_factory=dict)
+    refused: dict[int, Conflict] = field(default_factory=dict)
 
 
 async def create_shipments_for_order(
@@ -55,66 +76,98 @@ async def create_shipments_for_order(
 
     Raises Conflict when the delivery cannot be made (no route, invalid address, fresh goods too slow).
     """
-    existing = list(await session.scalars(_SHIPMENTS_OF_ORDER, {"order_id": order_id}))
-    if existing:
-        return existing
+    planned = await create_shipments_for_orders(
+        session, [ParcelPlan(order_id, lines, delivery, buyer_user_id)], now=now, commit=False
+    )
+    if order_id in planned.refused:
+        raise planned.refused[order_id]
+    if commit:
+        await session.commit()
+    return planned.shipments[order_id]
+
+
+async def create_shipments_for_orders(
+    session: AsyncSession, plans: Sequence[ParcelPlan], *, now: dt.datetime | None = None, commit: bool = True
+) -> PlannedShipments:
+    """`create_shipments_for_order` for many orders in one transaction: the orders' existing shipments, the points'
+    loads and the network are read once, and all the rows go in three statements (shipments, legs, events).
+
+    An order that cannot be delivered is left out (in `refused`); the others are planned. A database error (two
+    planners racing on one order: the unique order × workshop) fails the whole call, and the caller retries the
+    orders one at a time, where the loser finds the winner's shipments.
+    """
+    planned = PlannedShipments()
+    if not plans:
+        return planned
+    order_ids = list(dict.fromkeys(plan.order_id for plan in plans))
+    for shipment in await session.scalars(_SHIPMENTS_OF_ORDERS, {"order_ids": order_ids}):
+        planned.shipments.setdefault(shipment.order_id, []).append(shipment)
     now = now or utc_now()
-    # Held here, the workshops stay in the session's (weak) identity map, so the quote below reuses them.
-    workshops = await LogisticsDelivery.workshops(session, lines)
-    quote = await LogisticsDelivery().quote(session, delivery, lines, now)
-    if not quote.ok and quote.reason_code not in _SHIP_ANYWAY:
-        raise Conflict(quote.reason or "This delivery cannot be made.", extra={"reason_code": quote.reason_code})
-    if not quote.ok:
-        log.warning("logistics_point_over_capacity", order_id=order_id, reason_code=quote.reason_code)
-    grouped = parcels_by_workshop(lines)
-    fees = {p.workshop_id: p for p in quote.parcels}
-    point_id = delivery.pickup_point_id if isinstance(delivery, PickupRequest) else None
+    points = sorted({p.delivery.pickup_point_id for p in plans if isinstance(p.delivery, PickupRequest)})
+    loads = await open_parcels(session, points) if points else {}
     net = await load_network(session)
     at_hub = now + dt.timedelta(minutes=get_logistics_settings().handover_minutes)
     today = local(now).date()
-    shipments = []
-    for workshop_id, parcel in grouped.items():
-        shelf = [line.shelf_life_days for line in parcel if line.shelf_life_days is not None]
-        hub_id = net.hub_by_county.get(workshops[workshop_id].county_id)
-        shipment = Shipment(
-            order_id=order_id,
-            workshop_id=workshop_id,
-            buyer_user_id=buyer_user_id,
-            origin_hub_id=hub_id,
-            weight_g=sum(line.weight_g * line.qty for line in parcel),
-            fresh_until=today + dt.timedelta(days=min(shelf)) if shelf else None,
-        )
-        if isinstance(delivery, HomeRequest):
-            address = await validate_address(session, delivery.address)
-            shipment.mode = DeliveryMode.HOME
-            shipment.county_id, shipment.township_id = address.county_id, address.township_id
-            shipment.village_id, shipment.street = address.village_id, address.street
-            shipment.recipient_name, shipment.recipient_phone = address.recipient, address.phone
-            shipment.shipping_fen = fees[workshop_id].shipping_fen if workshop_id in fees else 0
-            shipment.ready_date = quote.ready_date
-        else:
-            shipment.mode = DeliveryMode.PICKUP
-            shipment.pickup_point_id = point_id
-            shipment.recipient_name, shipment.recipient_phone = delivery.recipient.strip(), delivery.phone.strip()
-            ready = net.ready_at(hub_id, point_id, at_hub) if hub_id and point_id else None
-            shipment.ready_date = local(ready).date() if ready else None
-        session.add(shipment)
-        await session.flush()
-        if point_id and hub_id:
-            for seq, leg in enumerate(net.path(hub_id, point_id) or []):
-                session.add(
-                    ShipmentLeg(
-                        shipment_id=shipment.id,
-                        seq=seq,
-                        route_id=leg.route_id,
-                        available_min=epoch_minutes(at_hub) if seq == 0 else None,
-                    )
-                )
-        session.add(ShipmentEvent(shipment_id=shipment.id, at=now, kind="created", node_id=hub_id))
-        shipments.append(shipment)
+    new: list[tuple[Shipment, list[int], int | None]] = []  # shipment, its legs' routes, its hub
+    for plan in plans:
+        if plan.order_id in planned.shipments or plan.order_id in planned.refused:
+            continue
+        delivery, lines = plan.delivery, plan.lines
+        # Held here, the workshops stay in the session's (weak) identity map, so the quote below reuses them.
+        workshops = await LogisticsDelivery.workshops(session, lines)
+        quote = await LogisticsDelivery().quote(session, delivery, lines, now, loads=loads)
+        if not quote.ok and quote.reason_code not in _SHIP_ANYWAY:
+            planned.refused[plan.order_id] = Conflict(
+                quote.reason or "This delivery cannot be made.", extra={"reason_code": quote.reason_code}
+            )
+            continue
+        if not quote.ok:
+            log.warning("logistics_point_over_capacity", order_id=plan.order_id, reason_code=quote.reason_code)
+        grouped = parcels_by_workshop(lines)
+        fees = {p.workshop_id: p for p in quote.parcels}
+        point_id = delivery.pickup_point_id if isinstance(delivery, PickupRequest) else None
+        if point_id is not None:
+            loads[point_id] = loads.get(point_id, 0) + len(grouped)  # the next order in this call sees them
+        shipments = planned.shipments[plan.order_id] = []
+        for workshop_id, parcel in grouped.items():
+            shelf = [line.shelf_life_days for line in parcel if line.shelf_life_days is not None]
+            hub_id = net.hub_by_county.get(workshops[workshop_id].county_id)
+            shipment = Shipment(
+                order_id=plan.order_id,
+                workshop_id=workshop_id,
+                buyer_user_id=plan.buyer_user_id,
+                origin_hub_id=hub_id,
+                weight_g=sum(line.weight_g * line.qty for line in parcel),
+                fresh_until=today + dt.timedelta(days=min(shelf)) if shelf else None,
+            )
+            if isinstance(delivery, HomeRequest):
+                address = await validate_address(session, delivery.address)
+                shipment.mode = DeliveryMode.HOME
+                shipment.county_id, shipment.township_id = address.county_id, address.township_id
+                shipment.village_id, shipment.street = address.village_id, address.street
+                shipment.recipient_name, shipment.recipient_phone = address.recipient, address.phone
+                shipment.shipping_fen = fees[workshop_id].shipping_fen if workshop_id in fees else 0
+                shipment.ready_date = quote.ready_date
+            else:
+                shipment.mode = DeliveryMode.PICKUP
+                shipment.pickup_point_id = point_id
+                shipment.recipient_name, shipment.recipient_phone = delivery.recipient.strip(), delivery.phone.strip()
+                ready = net.ready_at(hub_id, point_id, at_hub) if hub_id and point_id else None
+                shipment.ready_date = local(ready).date() if ready else None
+            routes = [leg.route_id for leg in net.path(hub_id, point_id) or []] if point_id and hub_id else []
+            new.append((shipment, routes, hub_id))
+            shipments.append(shipment)
+    if new:
+        session.add_all([shipment for shipment, _, _ in new])
+        await session.flush()  # one INSERT for all: the legs and events need the ids
+        for shipment, routes, hub_id in new:
+            for seq, route_id in enumerate(routes):
+                available = epoch_minutes(at_hub) if seq == 0 else None
+                session.add(ShipmentLeg(shipment_id=shipment.id, seq=seq, route_id=route_id, available_min=available))
+            session.add(ShipmentEvent(shipment_id=shipment.id, at=now, kind="created", node_id=hub_id))
     if commit:
         await session.commit()
-    return shipments
+    return planned
 
 
 _TEXT = {

@@ -122,7 +122,7 @@ async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -
 async def after_paid(event: events.OrderEvent | None, order: Order) -> None:
     if event is None:
         return
-    await events.dispatch([event])
+    await events.hand_over([event])
     await notify(NotificationKind.ORDER_PAID, order.buyer_id, order.id, total_fen=order.total_fen)
 
 

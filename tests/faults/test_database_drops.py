@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from shop.accounts.models import Role
+from shop.db import PING_AFTER_IDLE_S
 from tests import factories
 from tests.faults.support import SECRET, HubServer, count, db_session, hub_env, pg_database, reconcile, stock_snapshot
 from tests.pg import PG_ADMIN_DSN
@@ -67,6 +68,8 @@ async def test_terminated_connections_answer_503_then_the_retry_succeeds(tmp_pat
                 await admin.execute(
                     "SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid", [r["pid"] for r in idle]
                 )
+                # idle for longer than the pool hands a connection out unchecked (shop.db.PING_AFTER_IDLE_S)
+                await asyncio.sleep(PING_AFTER_IDLE_S + 0.1)
                 assert (await client.get(f"/api/products/{shop.sugar.product.id}")).status_code == 200
 
                 # when a checkout waits on a stock row the test has locked, and its connection is terminated
