@@ -7,6 +7,7 @@ relay job once it is older than two minutes, exactly once. SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from litestar import Litestar
@@ -89,3 +90,22 @@ async def test_an_event_whose_hand_over_never_ran_is_relayed_once_after_two_minu
     # and a second run hands over nothing and plans nothing twice
     assert await relay_order_events(app.state.session_factory, now=later) == 0
     assert await _shipments(session, order_id) == 1
+
+
+async def test_payments_confirmed_together_each_get_their_shipment(
+    client: AsyncTestClient[Litestar], session: AsyncSession, shop: Shop
+) -> None:
+    # given six orders checked out to a network point
+    order_ids = []
+    for _ in range(6):
+        r = await checkout(client, shop, {"method": "pickup", "pickup_point_id": shop.net.point2.id})
+        assert r.status_code == 201, r.text
+        order_ids.append(r.json()["id"])
+    # when the kiosk confirms all six at once (their hand-overs overlap and are planned together)
+    paid = await asyncio.gather(
+        *(client.post(f"/api/orders/{oid}/payments/offline", headers=factories.auth(shop.kiosk)) for oid in order_ids)
+    )
+    # then every order has exactly its one shipment and no event is left for the relay
+    assert [p.status_code for p in paid] == [200] * 6
+    assert [await _shipments(session, oid) for oid in order_ids] == [1] * 6
+    assert await _unprocessed(session) == 0
