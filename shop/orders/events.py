@@ -175,7 +175,7 @@ async def hand_over(events: list[OrderEvent]) -> None:
     state = _hand_overs.get(loop)
     if state is None:
         for other in [known for known in _hand_overs if known.is_closed()]:
-            del _hand_overs[other]  # loops of finished test runs
+            del _hand_overs[other]  # loops that have ended (each `asyncio.run`, each test)
         state = _hand_overs[loop] = _HandOver()
     done = [loop.create_future() for _ in events]
     state.waiting.extend(zip(events, done, strict=True))
@@ -199,3 +199,8 @@ async def _run_hand_overs(state: _HandOver) -> None:
                         future.set_result(None)
     finally:
         state.running = False
+        # Only when cancelled (the app is stopping): the callers still waiting return; their rows go to the relay.
+        stranded, state.waiting = state.waiting, []
+        for _, future in stranded:
+            if not future.done():
+                future.set_result(None)

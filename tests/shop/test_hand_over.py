@@ -92,3 +92,30 @@ async def test_a_failing_subscriber_is_logged_and_every_caller_returns() -> None
     assert got == [5, 6]
     failures = [entry for entry in logs if entry["event"] == "order_event_subscriber_failed"]
     assert [(f["order_id"], f["order_ids"], f["error"]) for f in failures] == [(None, [5, 6], "logistics is down")]
+
+
+async def test_a_stopping_app_releases_every_caller_and_leaves_the_rest_to_the_relay() -> None:
+    # given a hand-over stuck in its subscriber, and a second payment waiting for the next one
+    seen: list[int] = []
+
+    async def stuck(batch: list[events.OrderEvent]) -> None:
+        seen.extend(event.order_id for event in batch)
+        await asyncio.Event().wait()
+
+    events.subscribe_batch(events.ORDER_PAID, stuck)
+    try:
+        first = asyncio.create_task(events.hand_over([_paid(11)]))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(events.hand_over([_paid(12)]))
+        await asyncio.sleep(0.01)
+        # when the app stops and its hand-over task is cancelled
+        running = events._hand_overs[asyncio.get_running_loop()].task
+        assert running is not None
+        running.cancel()
+        await asyncio.wait_for(asyncio.gather(first, second), 5)
+    finally:
+        events.unsubscribe_batch(events.ORDER_PAID, stuck)
+
+    # then both callers returned, and only the first event had reached the subscriber (the second is the relay's)
+    assert seen == [11]
+    assert events._hand_overs[asyncio.get_running_loop()].waiting == []
