@@ -57,6 +57,18 @@ _LINES_ON_SALE = (
         .correlate(ProductVariant)
         .scalar_subquery()
         .label("available"),
+        # Where the units are: a variant stocked in one place (the usual case) is reserved there without the stock
+        # service reading its rows again.
+        select(func.count(StockLevel.id))
+        .where(StockLevel.variant_id == ProductVariant.id)
+        .correlate(ProductVariant)
+        .scalar_subquery()
+        .label("locations"),
+        select(func.min(StockLevel.id))
+        .where(StockLevel.variant_id == ProductVariant.id)
+        .correlate(ProductVariant)
+        .scalar_subquery()
+        .label("first_location"),
     )
     .join(Product, Product.id == ProductVariant.product_id)
     .join(Workshop, Workshop.id == Product.workshop_id)
@@ -250,6 +262,7 @@ class CheckoutService:
             order.id,
             [StockRequest(line.id, line.variant_id, line.quantity, line.title) for line in order.lines],
             expires_at,
+            single_locations={v: row.first_location for v, row in rows.items() if row.locations == 1},
         )
         if voucher is not None:
             await vouchers.redeem(voucher, caller.id, order.id, totals.discount_fen)

@@ -9,7 +9,7 @@ unit); SQLite serialises writers at BEGIN IMMEDIATE. Each UPDATE also carries it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select, update
@@ -62,12 +62,28 @@ class StockService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def reserve(self, order_id: int, requests: Sequence[StockRequest], expires_at: dt.datetime) -> None:
-        """Hold units for each line (across the variant's locations, lowest id first) or refuse with 409."""
+    async def reserve(
+        self,
+        order_id: int,
+        requests: Sequence[StockRequest],
+        expires_at: dt.datetime,
+        *,
+        single_locations: Mapping[int, int] | None = None,
+    ) -> None:
+        """Hold units for each line (across the variant's locations, lowest id first) or refuse with 409.
+
+        `single_locations`: variant → its one stock row, from a caller that has just read the variants and their free
+        units without a lock (the checkout). When every variant is there, that read stands for the one below.
+        """
         variant_ids = sorted({r.variant_id for r in requests})
         wanted: dict[int, int] = {}
         for req in requests:
             wanted[req.variant_id] = wanted.get(req.variant_id, 0) + req.quantity
+        if single_locations is not None and all(v in single_locations for v in variant_ids):
+            known = {v: [single_locations[v]] for v in variant_ids}
+            plan, emptied = await self._reserve_single_locations(requests, known, wanted)
+            await self._hold(order_id, plan, emptied, expires_at)
+            return
         # One unlocked read of the variants' stock rows. It refuses at once when a live sale has sold out, so the
         # many late buyers are told without queueing behind the lock holders (units only come back by release or
         # refund; a buyer refused in that instant was refused truthfully), and it shows where the units are.
@@ -86,6 +102,12 @@ class StockService:
             plan, emptied = await self._reserve_single_locations(requests, level_ids, wanted)
         else:
             plan, emptied = await self._reserve_locked(requests, variant_ids)
+        await self._hold(order_id, plan, emptied, expires_at)
+
+    async def _hold(
+        self, order_id: int, plan: list[tuple[int, StockRequest, int]], emptied: bool, expires_at: dt.datetime
+    ) -> None:
+        """Record the reservations of `plan` (the units are already counted as reserved on their rows)."""
         if emptied:
             # Only a location that reached zero can take its product's availability to zero; otherwise search
             # has nothing to learn and the two reads of `_announce` are skipped.

@@ -7,10 +7,12 @@ import datetime as dt
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalog.models import LocationKind, StockLevel, StockLocation
 from shop.orders.models import Order
+from shop.stock.models import StockReservation
 from tests.shop.helpers import Shop, checkout_body, stock_of
 
 NOW = dt.datetime.now(dt.UTC)
@@ -169,3 +171,49 @@ async def test_concurrent_retries_with_one_key_make_one_order(
     assert len({r.json()["id"] for r in responses}) == 1
     assert await _orders(session) == 1
     assert await stock_of(session, shop.sugar.variant.id) == (50, 3)
+
+
+async def test_units_are_reserved_where_they_are_one_place_or_several(
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
+) -> None:
+    # given the tea (20 units) in its workshop's store, and the sugar 3 there and 4 in the service centre's showroom
+    showroom = StockLocation(name="服务中心展厅", kind=LocationKind.SHOWROOM)
+    session.add(showroom)
+    await session.flush()
+    session.add(StockLevel(variant_id=shop.sugar.variant.id, location_id=showroom.id, on_hand=4, reserved=0))
+    await session.execute(update(StockLevel).where(StockLevel.id == shop.sugar.stock.id).values(on_hand=3))
+    await session.commit()
+
+    # when a buyer checks out 5 sugar and 2 tea
+    r = await client.post(
+        "/api/checkout",
+        json=checkout_body((shop.sugar.variant.id, 5), (shop.tea.variant.id, 2)),
+        headers=shop.h(shop.buyer),
+    )
+
+    # then the sugar is held 3 at the workshop (the lower id first) and 2 in the showroom, the tea at its one store
+    assert r.status_code == 201, r.text
+    held = (
+        await session.execute(
+            select(StockReservation.variant_id, StockReservation.stock_level_id, StockReservation.quantity)
+            .where(StockReservation.order_id == r.json()["id"])
+            .order_by(StockReservation.variant_id, StockReservation.stock_level_id)
+        )
+    ).all()
+    showroom_sugar = int(await session.scalar(select(StockLevel.id).where(StockLevel.location_id == showroom.id)) or 0)
+    expected = [
+        (shop.sugar.variant.id, shop.sugar.stock.id, 3),
+        (shop.sugar.variant.id, showroom_sugar, 2),
+        (shop.tea.variant.id, shop.tea.stock.id, 2),
+    ]
+    assert sorted(held) == sorted(expected)
+    counts = {
+        level_id: (on_hand, reserved)
+        for level_id, on_hand, reserved in (
+            await session.execute(select(StockLevel.id, StockLevel.on_hand, StockLevel.reserved))
+        ).tuples()
+    }
+    await session.commit()
+    assert [counts[shop.sugar.stock.id], counts[showroom_sugar], counts[shop.tea.stock.id]] == [(3, 3), (4, 2), (20, 2)]
