@@ -50,30 +50,35 @@ _subscribers: dict[str, list[Subscriber]] = {}
 _batch_subscribers: dict[str, list[BatchSubscriber]] = {}
 
 
+def _add(registry: dict[str, list[Any]], event_name: str, fn: Any) -> None:
+    listed = registry.setdefault(event_name, [])
+    if fn not in listed:
+        listed.append(fn)
+
+
+def _remove(registry: dict[str, list[Any]], event_name: str, fn: Any) -> None:
+    if fn in registry.get(event_name, []):
+        registry[event_name].remove(fn)
+
+
 def subscribe(event_name: str, fn: Subscriber) -> Subscriber:
     """Register `fn` for an event name; returns it so it can be used as a decorator helper."""
-    _subscribers.setdefault(event_name, [])
-    if fn not in _subscribers[event_name]:
-        _subscribers[event_name].append(fn)
+    _add(_subscribers, event_name, fn)
     return fn
 
 
 def unsubscribe(event_name: str, fn: Subscriber) -> None:
-    if fn in _subscribers.get(event_name, []):
-        _subscribers[event_name].remove(fn)
+    _remove(_subscribers, event_name, fn)
 
 
 def subscribe_batch(event_name: str, fn: BatchSubscriber) -> BatchSubscriber:
     """Register `fn` for all the events of a name in one hand-over (called once per hand-over that has any)."""
-    _batch_subscribers.setdefault(event_name, [])
-    if fn not in _batch_subscribers[event_name]:
-        _batch_subscribers[event_name].append(fn)
+    _add(_batch_subscribers, event_name, fn)
     return fn
 
 
 def unsubscribe_batch(event_name: str, fn: BatchSubscriber) -> None:
-    if fn in _batch_subscribers.get(event_name, []):
-        _batch_subscribers[event_name].remove(fn)
+    _remove(_batch_subscribers, event_name, fn)
 
 
 def on_order_paid(fn: Subscriber) -> Subscriber:
