@@ -33,9 +33,18 @@ def record(
     changes: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Add an audit row to the caller's transaction, so the change and its record commit together."""
-    entry = AuditEntry(actor_id=actor_id, action=action, entity=entity, entity_id=entity_id, changes=changes or {})
-    session.add(entry)
-    return entry
+    row = entry(actor_id=actor_id, action=action, entity=entity, entity_id=entity_id, changes=changes)
+    session.add(row)
+    return row
+
+
+def entry(
+    *, actor_id: int | None, action: str, entity: str, entity_id: int | None, changes: dict[str, Any] | None = None
+) -> AuditEntry:
+    """An audit row not yet in any session (for `shop.inserts.insert_together`)."""
+    return AuditEntry(
+        at=utcnow(), actor_id=actor_id, action=action, entity=entity, entity_id=entity_id, changes=changes or {}
+    )
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,15 @@ class OutboxEvent(IdMixin, Base):
 SEARCH_TOPIC = "search"
 
 
+def new_row(
+    *, topic: str, entity: str, entity_id: int, reason: str, payload: dict[str, Any] | None = None
+) -> OutboxEvent:
+    """An outbox row not yet in any session (for `shop.inserts.insert_together`)."""
+    return OutboxEvent(
+        topic=topic, entity=entity, entity_id=entity_id, reason=reason, payload=payload or {}, created_at=utcnow()
+    )
+
+
 def emit(
     session: AsyncSession,
     *,
@@ -43,7 +52,7 @@ def emit(
     reason: str,
     payload: dict[str, Any] | None = None,
 ) -> OutboxEvent:
-    row = OutboxEvent(topic=topic, entity=entity, entity_id=entity_id, reason=reason, payload=payload or {})
+    row = new_row(topic=topic, entity=entity, entity_id=entity_id, reason=reason, payload=payload)
     session.add(row)
     return row
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.checkout.models import IdempotencyRecord
+from shop.db import utcnow
 from shop.errors import Conflict, InvalidInput
 
 MAX_KEY_LENGTH = 128
@@ -64,14 +65,19 @@ class IdempotencyStore:
 
     def remember(self, status_code: int, response: Any) -> None:
         """Add the record to the current transaction (it commits with the effect it describes)."""
+        self.session.add_all(self.records(status_code, response))
+
+    def records(self, status_code: int, response: Any) -> list[IdempotencyRecord]:
+        """The record (none without a key), not yet in any session (for `shop.inserts.insert_together`)."""
         if self.key is None:
-            return
-        self.session.add(
+            return []
+        return [
             IdempotencyRecord(
                 scope=self.scope,
                 key=self.key,
                 request_hash=self.hash,
                 status_code=status_code,
                 response=msgspec.to_builtins(response),
+                created_at=utcnow(),
             )
-        )
+        ]

@@ -24,7 +24,7 @@ import structlog
 from sqlalchemy import inspect as inspect_row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop.outbox import OutboxEvent, emit
+from shop.outbox import OutboxEvent, new_row
 
 log = structlog.get_logger(__name__)
 
@@ -91,8 +91,15 @@ def on_order_refunded(fn: Subscriber) -> Subscriber:
 
 def record(session: AsyncSession, event: OrderEvent) -> OrderEvent:
     """Write the outbox row in the caller's transaction; dispatch after the commit."""
-    row = emit(
-        session,
+    recorded = with_outbox_row(event)
+    assert recorded.outbox is not None
+    session.add(recorded.outbox)
+    return recorded
+
+
+def with_outbox_row(event: OrderEvent) -> OrderEvent:
+    """The event with its outbox row, which the caller writes (`shop.inserts.insert_together`) before the commit."""
+    row = new_row(
         topic=ORDERS_TOPIC,
         entity="order",
         entity_id=event.order_id,

@@ -19,8 +19,9 @@ from shop.accounts.models import Role
 from shop.auth import Caller
 from shop.checkout.idempotency import IdempotencyStore
 from shop.checkout.schemas import StripePaymentOut
-from shop.db import utcnow
+from shop.db import Base, utcnow
 from shop.errors import Conflict, DomainError, Forbidden, NotFound
+from shop.inserts import insert_together
 from shop.ledger.services import LedgerLine, payment_entries, split_line
 from shop.notifications import NotificationKind, notify
 from shop.orders import events, states
@@ -83,8 +84,20 @@ def paid_event(order: Order) -> events.OrderEvent:
     )
 
 
-async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -> events.OrderEvent | None:
-    """Inside the caller's transaction, with the order row locked. None when a late payment found no stock."""
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """A payment applied to its order in memory and to its stock, with the rows still to write."""
+
+    event: events.OrderEvent
+    rows: list[Base]  # the ledger split, the audit entry, the event's outbox row
+
+
+async def take_payment(session: AsyncSession, order: Order, actor_id: int | None) -> Taken | None:
+    """Inside the caller's transaction, with the order row locked. None when a late payment found no stock.
+
+    The order's own changes are flushed with the session; the caller writes `rows` (`insert_together`, with any of
+    its own) before committing.
+    """
     now = utcnow()
     stock = StockService(session)
     if order.status is OrderStatus.CANCELLED:
@@ -107,16 +120,29 @@ async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -
     order.paid_at = now
     order.paid_confirmed_by = actor_id
     order.reserved_until = None
-    session.add_all(payment_entries(order.id, ledger_lines(order), order.shipping_fen, now))
-    audit.record(
-        session,
-        actor_id=actor_id,
-        action="paid",
-        entity="order",
-        entity_id=order.id,
-        changes={"method": order.payment_method.value, "total_fen": order.total_fen},
+    event = events.with_outbox_row(paid_event(order))
+    assert event.outbox is not None
+    rows: list[Base] = [*payment_entries(order.id, ledger_lines(order), order.shipping_fen, now)]
+    rows.append(
+        audit.entry(
+            actor_id=actor_id,
+            action="paid",
+            entity="order",
+            entity_id=order.id,
+            changes={"method": order.payment_method.value, "total_fen": order.total_fen},
+        )
     )
-    return events.record(session, paid_event(order))
+    rows.append(event.outbox)
+    return Taken(event, rows)
+
+
+async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -> events.OrderEvent | None:
+    """`take_payment` with its rows written: the order is paid in the caller's transaction, which commits it."""
+    taken = await take_payment(session, order, actor_id)
+    if taken is None:
+        return None
+    await insert_together(session, taken.rows)
+    return taken.event
 
 
 async def after_paid(event: events.OrderEvent | None, order: Order) -> None:
@@ -172,9 +198,11 @@ class PaymentService:
                 )
             if order.status is not OrderStatus.PENDING_PAYMENT:
                 states.ensure_transition(order, OrderStatus.PAID)
-            event = await mark_paid(self.session, order, caller.id)
+            taken = await take_payment(self.session, order, caller.id)
             result = order_out(order)
-            store.remember(200, result)
+            # The ledger, audit, outbox and idempotency rows in one statement; the order's UPDATE at the commit.
+            await insert_together(self.session, [*(taken.rows if taken else []), *store.records(200, result)])
+            event = taken.event if taken else None
             await self.session.commit()
             metrics.payment("offline", "paid")
         except (IntegrityError, DomainError):
