@@ -87,12 +87,23 @@ _MEMO = "logistics.network"  # session.info: (transaction, snapshot) — the cop
 
 async def network_snapshot(session: AsyncSession) -> Snapshot:
     """The network as the session's transaction sees it; one small query when this process has it already."""
-    global _kept
-    transaction = session.sync_session.get_transaction()
+    held = held_snapshot(session)
+    if held is not None:
+        return held
+    return await snapshot_at_stamp(session, await session.scalar(_READ_STAMP))
+
+
+def held_snapshot(session: AsyncSession) -> Snapshot | None:
+    """The copy this session's transaction has already read (a checkout quotes twice, a payment quotes and plans)."""
     held = session.info.get(_MEMO)
-    if held is not None and held[0] is transaction:  # a checkout quotes twice, a payment quotes and plans
-        return held[1]
-    stamp = await session.scalar(_READ_STAMP)
+    if held is not None and held[0] is session.sync_session.get_transaction():
+        return held[1]  # type: ignore[no-any-return]
+    return None
+
+
+async def snapshot_at_stamp(session: AsyncSession, stamp: int | None) -> Snapshot:
+    """The copy for the stamp just read in this transaction: this process's copy while it is current, else read."""
+    global _kept
     kept = _kept
     if stamp is not None and kept is not None and kept.stamp == stamp:
         snapshot = kept
@@ -100,7 +111,7 @@ async def network_snapshot(session: AsyncSession) -> Snapshot:
         snapshot = await _read(session, stamp)
         if stamp is not None:
             _kept = snapshot
-    session.info[_MEMO] = (transaction, snapshot)
+    session.info[_MEMO] = (session.sync_session.get_transaction(), snapshot)
     return snapshot
 
 

@@ -38,6 +38,7 @@ from logistics.models import Shipment, ShipmentStatus
 from logistics.schemas import DeliveryQuote as LogisticsQuote
 from logistics.schemas import DeliveryRequest as LogisticsRequest
 from logistics.schemas import HomeAddress, HomeRequest, PickupRequest, QuoteLine
+from logistics.services.availability import snapshot_and_loads
 from logistics.services.delivery import LogisticsDelivery
 from logistics.services.shipments import ParcelPlan, create_shipments_for_orders
 from logistics.snapshot import network_snapshot
@@ -299,8 +300,12 @@ class LogisticsQuoter:
         lines: Sequence[checkout_delivery.QuoteLine],
     ) -> checkout_delivery.DeliveryQuote:
         # A network without pickup points (a fresh install) defers to the quoter logistics replaced. The copy read
-        # here is the one the quote below reuses.
-        network = await network_snapshot(session)
+        # here is the one the quote below reuses; for a pickup it comes with the point's load, in one round trip.
+        loads: dict[int, int] | None = None
+        if request.method == "pickup" and request.pickup_point_id is not None:
+            network, loads = await snapshot_and_loads(session, [request.pickup_point_id])
+        else:
+            network = await network_snapshot(session)
         if network.point(request.pickup_point_id) is None and not network.has_points:
             return await self.fallback.quote(session, request, lines)
         parcels = [
@@ -316,7 +321,9 @@ class LogisticsQuoter:
         if request.method == "pickup":
             if request.pickup_point_id is None:
                 raise InvalidInput("Choose a pickup point.", field="delivery.pickup_point_id")
-            got = await self.delivery.quote(session, PickupRequest(pickup_point_id=request.pickup_point_id), parcels)
+            got = await self.delivery.quote(
+                session, PickupRequest(pickup_point_id=request.pickup_point_id), parcels, loads=loads
+            )
             self._refuse(got, "delivery.pickup_point_id")
             return checkout_delivery.DeliveryQuote(0, request.pickup_point_id, None, got.ready_date)
         address = dict(request.address or {})

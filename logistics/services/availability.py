@@ -11,12 +11,12 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from logistics.config import LOCAL_TZ, local
-from logistics.models import OPEN_STATUSES, NodeKind, Shipment
-from logistics.snapshot import NodeView, Snapshot, network_snapshot
+from logistics.models import OPEN_STATUSES, NetworkStamp, NodeKind, Shipment
+from logistics.snapshot import STAMP_ROW, NodeView, Snapshot, held_snapshot, network_snapshot, snapshot_at_stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +92,33 @@ async def load_network(session: AsyncSession) -> Network:
 
 # Built once: constructing a statement (operators, coercions, its cache key) cost more CPU than running it.
 _OPEN_PARCELS = (
-    select(Shipment.pickup_point_id, func.count())
+    select(Shipment.pickup_point_id, func.count().label("parcels"))
     .where(Shipment.pickup_point_id.in_(bindparam("point_ids", expanding=True)), Shipment.status.in_(OPEN_STATUSES))
     .group_by(Shipment.pickup_point_id)
 )
+
+
+_OPEN_PARCELS_BY_POINT = _OPEN_PARCELS.subquery()
+# One row per point with open parcels (one row of NULLs when none has any), each carrying the network's stamp.
+_STAMP_AND_OPEN_PARCELS = (
+    select(NetworkStamp.stamp, _OPEN_PARCELS_BY_POINT.c.pickup_point_id, _OPEN_PARCELS_BY_POINT.c.parcels)
+    .select_from(NetworkStamp)
+    .outerjoin(_OPEN_PARCELS_BY_POINT, true())
+    .where(NetworkStamp.id == STAMP_ROW)
+)
+
+
+async def snapshot_and_loads(session: AsyncSession, point_ids: list[int]) -> tuple[Snapshot, dict[int, int]]:
+    """The network copy and the parcels each point holds or expects, in one round trip while this process's copy
+    is current (the stamp that says so is read with the loads)."""
+    held = held_snapshot(session)
+    if held is not None or not point_ids:
+        return held or await network_snapshot(session), await open_parcels(session, point_ids)
+    rows = (await session.execute(_STAMP_AND_OPEN_PARCELS, {"point_ids": point_ids})).all()
+    if not rows:  # a network never stamped (nothing written to it yet)
+        return await network_snapshot(session), await open_parcels(session, point_ids)
+    loads = {int(point_id): int(count) for _stamp, point_id, count in rows if point_id is not None}
+    return await snapshot_at_stamp(session, rows[0][0]), loads
 
 
 async def open_parcels(session: AsyncSession, point_ids: list[int]) -> dict[int, int]:

@@ -30,7 +30,7 @@ from logistics.schemas import (
     TimelineEntry,
     TrackingOut,
 )
-from logistics.services.availability import load_network, open_parcels
+from logistics.services.availability import network_of, snapshot_and_loads
 from logistics.services.delivery import LogisticsDelivery, ParcelLine, parcels_by_workshop, validate_address
 from shop.auth import Caller
 from shop.errors import Conflict, NotFound
@@ -104,8 +104,8 @@ async def create_shipments_for_orders(
         planned.shipments.setdefault(shipment.order_id, []).append(shipment)
     now = now or utc_now()
     points = sorted({p.delivery.pickup_point_id for p in plans if isinstance(p.delivery, PickupRequest)})
-    loads = await open_parcels(session, points) if points else {}
-    net = await load_network(session)
+    snapshot, loads = await snapshot_and_loads(session, points)
+    net = network_of(snapshot)
     at_hub = now + dt.timedelta(minutes=get_logistics_settings().handover_minutes)
     today = local(now).date()
     new: list[tuple[Shipment, list[int], int | None]] = []  # shipment, its legs' routes, its hub

@@ -27,6 +27,7 @@ from shop.checkout.pricing import PricedLine, compute_totals
 from shop.checkout.schemas import CheckoutIn
 from shop.db import utcnow
 from shop.errors import Conflict, DomainError, InvalidInput, NotFound
+from shop.inserts import insert_together
 from shop.money import BP_SCALE
 from shop.orders.mapping import order_out
 from shop.orders.models import DeliveryMethod, Order, OrderLine, OrderStatus
@@ -258,16 +259,18 @@ class CheckoutService:
             )
         self.session.add(order)
         await self.session.flush()
-        await StockService(self.session).reserve(
+        reservations = await StockService(self.session).reserve(
             order.id,
             [StockRequest(line.id, line.variant_id, line.quantity, line.title) for line in order.lines],
             expires_at,
             single_locations={v: row.first_location for v, row in rows.items() if row.locations == 1},
+            add_rows=False,
         )
         if voucher is not None:
             await vouchers.redeem(voucher, caller.id, order.id, totals.discount_fen)
         if cart_id is not None:
             await CartService(self.session).clear(cart_id)
         result = order_out(order)
-        store.remember(201, result)
+        # The reservations and the idempotency record in one statement (the order and its lines are already written).
+        await insert_together(self.session, [*reservations, *store.records(201, result)])
         return result

@@ -69,11 +69,14 @@ class StockService:
         expires_at: dt.datetime,
         *,
         single_locations: Mapping[int, int] | None = None,
-    ) -> None:
+        add_rows: bool = True,
+    ) -> list[StockReservation]:
         """Hold units for each line (across the variant's locations, lowest id first) or refuse with 409.
 
         `single_locations`: variant → its one stock row, from a caller that has just read the variants and their free
         units without a lock (the checkout). When every variant is there, that read stands for the one below.
+        Returns the reservation rows; with `add_rows=False` they are not added to the session and the caller writes
+        them (`shop.inserts.insert_together`) before committing.
         """
         variant_ids = sorted({r.variant_id for r in requests})
         wanted: dict[int, int] = {}
@@ -82,8 +85,7 @@ class StockService:
         if single_locations is not None and all(v in single_locations for v in variant_ids):
             known = {v: [single_locations[v]] for v in variant_ids}
             plan, emptied = await self._reserve_single_locations(requests, known, wanted)
-            await self._hold(order_id, plan, emptied, expires_at)
-            return
+            return await self._hold(order_id, plan, emptied, expires_at, add_rows)
         # One unlocked read of the variants' stock rows. It refuses at once when a live sale has sold out, so the
         # many late buyers are told without queueing behind the lock holders (units only come back by release or
         # refund; a buyer refused in that instant was refused truthfully), and it shows where the units are.
@@ -102,11 +104,16 @@ class StockService:
             plan, emptied = await self._reserve_single_locations(requests, level_ids, wanted)
         else:
             plan, emptied = await self._reserve_locked(requests, variant_ids)
-        await self._hold(order_id, plan, emptied, expires_at)
+        return await self._hold(order_id, plan, emptied, expires_at, add_rows)
 
     async def _hold(
-        self, order_id: int, plan: list[tuple[int, StockRequest, int]], emptied: bool, expires_at: dt.datetime
-    ) -> None:
+        self,
+        order_id: int,
+        plan: list[tuple[int, StockRequest, int]],
+        emptied: bool,
+        expires_at: dt.datetime,
+        add_rows: bool,
+    ) -> list[StockReservation]:
         """Record the reservations of `plan` (the units are already counted as reserved on their rows)."""
         if emptied:
             # Only a location that reached zero can take its product's availability to zero; otherwise search
@@ -115,19 +122,21 @@ class StockService:
             for _level_id, req, qty in plan:
                 deltas[req.variant_id] = deltas.get(req.variant_id, 0) - qty
             await self._announce(deltas)
-        self.session.add_all(
-            [
-                StockReservation(
-                    order_id=order_id,
-                    order_line_id=req.order_line_id,
-                    stock_level_id=level_id,
-                    variant_id=req.variant_id,
-                    quantity=qty,
-                    expires_at=expires_at,
-                )
-                for level_id, req, qty in plan
-            ]
-        )
+        rows = [
+            StockReservation(
+                order_id=order_id,
+                order_line_id=req.order_line_id,
+                stock_level_id=level_id,
+                variant_id=req.variant_id,
+                quantity=qty,
+                state=ReservationState.ACTIVE,
+                expires_at=expires_at,
+            )
+            for level_id, req, qty in plan
+        ]
+        if add_rows:
+            self.session.add_all(rows)
+        return rows
 
     async def _reserve_single_locations(
         self, requests: Sequence[StockRequest], level_ids: dict[int, list[int]], wanted: dict[int, int]
