@@ -16,9 +16,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, CompoundSelect, Insert, Select, bindparam, insert, literal, select, union_all
+from sqlalchemy import (
+    CTE,
+    Column,
+    CompoundSelect,
+    Insert,
+    Select,
+    Update,
+    bindparam,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy import inspect as inspect_model
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -52,46 +66,159 @@ def row_values(row: Base) -> dict[str, Any]:
     return values
 
 
-_SHAPES_KEPT = 64  # statements kept by shape (the models of the rows, in order); a few are ever used
+_SHAPES_KEPT = 64  # statements kept by shape (the rows' models and links, in order); a few are ever used
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """A new row whose `key` column is the id of a new `parent` row written in the same call (an order's lines)."""
+
+    row: Base
+    parent: Base
+    key: str
+
+
+def _columns(model: type[Base], *, without: str | None = None) -> list[Any]:
+    return [
+        attr.columns[0]
+        for attr in inspect_model(model).column_attrs
+        if not attr.columns[0].primary_key and attr.key != without
+    ]
 
 
 @functools.lru_cache(maxsize=_SHAPES_KEPT)
 def _row_insert(model: type[Base], position: int) -> Insert:
     """INSERT of one `model` row with its values bound by name (`r<position>_<column>`), returning the id."""
-    columns = [attr.columns[0] for attr in inspect_model(model).column_attrs if not attr.columns[0].primary_key]
-    values = {column.key: bindparam(f"r{position}_{column.key}", type_=column.type) for column in columns}
+    values = {column.key: bindparam(f"r{position}_{column.key}", type_=column.type) for column in _columns(model)}
     return insert(model).values(values).returning(model.id)  # type: ignore[attr-defined]
 
 
+def _child_insert(model: type[Base], position: int, key: str, parent: CTE) -> Insert:
+    """INSERT of one `model` row whose `key` is the new id its parent's CTE returns."""
+    columns = _columns(model, without=key)
+    row = select(parent.c.id, *(bindparam(f"r{position}_{c.key}", type_=c.type) for c in columns))
+    return insert(model).from_select([key, *(c.key for c in columns)], row).returning(model.id)  # type: ignore[attr-defined]
+
+
+def _row_update(model: type[Base], position: int, keys: tuple[str, ...]) -> Update:
+    """UPDATE of one `model` row (`u<position>__id`) setting `keys` (`u<position>_<key>`), returning the id."""
+    table_columns = {c.key: c for c in _columns(model)}
+    values = {key: bindparam(f"u{position}_{key}", type_=table_columns[key].type) for key in keys}
+    by_id = model.id == bindparam(f"u{position}__id")  # type: ignore[attr-defined]
+    return update(model).where(by_id).values(values).returning(model.id)  # type: ignore[attr-defined]
+
+
+_Shape = tuple[tuple[tuple[type[Base], int | None, str | None], ...], tuple[tuple[type[Base], tuple[str, ...]], ...]]
+
+
 @functools.lru_cache(maxsize=_SHAPES_KEPT)
-def _together(shape: tuple[type[Base], ...]) -> Select[Any] | CompoundSelect:
-    """The rows' INSERTs as data-modifying CTEs of one SELECT of (position, new id). Built once per shape: SQLAlchemy
-    then keeps its cache key and compiled form (building and keying it again per call cost more than the round
-    trips it saves)."""
-    ctes = [_row_insert(model, i).cte(f"new_row_{i}") for i, model in enumerate(shape)]
+def _together(shape: _Shape) -> Select[Any] | CompoundSelect:
+    """The writes as data-modifying CTEs of one SELECT of (position, id): new rows at 0, 1, …, changed rows at
+    -1, -2, …. Built once per shape: SQLAlchemy then keeps its cache key and compiled form (building and keying it
+    again per call cost more than the round trips it saves)."""
+    new, changed = shape
+    ctes: list[CTE] = []
+    for i, (model, parent, key) in enumerate(new):
+        statement = _row_insert(model, i) if parent is None else _child_insert(model, i, key or "", ctes[parent])
+        ctes.append(statement.cte(f"new_row_{i}"))
     selects = [select(literal(i), cte.c.id) for i, cte in enumerate(ctes)]
+    for j, (model, keys) in enumerate(changed):
+        selects.append(select(literal(-1 - j), _row_update(model, j, keys).cte(f"changed_row_{j}").c.id))
     return selects[0] if len(selects) == 1 else union_all(*selects)
 
 
-async def insert_together(session: AsyncSession, rows: Sequence[Base]) -> None:
-    """INSERT new `rows` (single-id-column models, no server-side defaults) in one round trip on PostgreSQL.
+def _changes(row: Base) -> dict[str, Any]:
+    """The column values changed on a persistent row since it was loaded, with its on-update values (updated_at)."""
+    state = inspect_model(row)
+    mapper = state.mapper
+    values: dict[str, Any] = {}
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        if column.primary_key:
+            continue
+        if state.attrs[attr.key].history.has_changes():
+            values[attr.key] = state.dict.get(attr.key)
+        elif column.onupdate is not None and column.onupdate.is_callable:  # type: ignore[attr-defined]
+            values[attr.key] = column.onupdate.arg(None)  # type: ignore[attr-defined]
+    return values
 
-    The inserts must be independent of each other: on PostgreSQL they all see the database as it was before the
-    statement, so no row here may refer to another row here.
+
+async def insert_together(session: AsyncSession, rows: Sequence[Base | Child], *, changed: Sequence[Base] = ()) -> None:
+    """INSERT new `rows` (single-id-column models, no server-side defaults) in one round trip on PostgreSQL, with
+    the pending changes of the persistent rows in `changed` (written there too; on SQLite left to the flush).
+
+    The writes must be independent of each other, but for a `Child`, whose link to its parent is filled in: on
+    PostgreSQL they all see the database as it was before the statement.
     """
-    if not rows:
+    if not rows and not changed:
         return
+    plain = [item.row if isinstance(item, Child) else item for item in rows]
+    position = {id(row): i for i, row in enumerate(plain)}
     params: dict[str, Any] = {}
-    for i, row in enumerate(rows):
+    new_shape: list[tuple[type[Base], int | None, str | None]] = []
+    written: list[dict[str, Any]] = []
+    for i, item in enumerate(rows):
+        row = plain[i]
         if inspect_model(row).has_identity or inspect_model(row).session is not None:
             raise ValueError(f"{row!r} is already in a session; insert_together writes new rows only")
-        params.update({f"r{i}_{key}": value for key, value in row_values(row).items()})
-    shape = tuple(type(row) for row in rows)
-    if session.get_bind().dialect.name == "postgresql":
-        found: dict[int, int] = {int(i): int(new_id) for i, new_id in await session.execute(_together(shape), params)}
-        ids = [found[i] for i in range(len(rows))]
-    else:  # no data-modifying CTEs: one INSERT per row
-        ids = [(await session.execute(_row_insert(model, i), params)).scalar_one() for i, model in enumerate(shape)]
-    for row, new_id in zip(rows, ids, strict=True):
-        set_committed_value(row, "id", int(new_id))
+        values = row_values(row)
+        written.append(values)
+        if isinstance(item, Child):
+            parent = position.get(id(item.parent))
+            if parent is None or parent >= i:
+                raise ValueError(f"{row!r}: its parent must come before it in the same call")
+            values = {key: value for key, value in values.items() if key != item.key}
+            new_shape.append((type(row), parent, item.key))
+        else:
+            new_shape.append((type(row), None, None))
+        params.update({f"r{i}_{key}": value for key, value in values.items()})
+    if session.get_bind().dialect.name != "postgresql":
+        await _one_by_one(session, rows, plain, params, written)
+        return
+    changed_shape: list[tuple[type[Base], tuple[str, ...]]] = []
+    changes: list[dict[str, Any]] = []
+    for j, row in enumerate(changed):
+        values = _changes(row)
+        changes.append(values)
+        changed_shape.append((type(row), tuple(values)))
+        params[f"u{j}__id"] = row.id  # type: ignore[attr-defined]
+        params.update({f"u{j}_{key}": value for key, value in values.items()})
+    found = {
+        int(i): int(row_id)
+        for i, row_id in await session.execute(_together((tuple(new_shape), tuple(changed_shape))), params)
+    }
+    if any(-1 - j not in found for j in range(len(changed))):
+        raise RuntimeError("a changed row was not found to update")
+    for row, values in zip(changed, changes, strict=True):
+        for key, value in values.items():
+            set_committed_value(row, key, value)  # written: nothing left for the flush
+    _identify(rows, plain, [found[i] for i in range(len(plain))], written)
+
+
+async def _one_by_one(
+    session: AsyncSession,
+    rows: Sequence[Base | Child],
+    plain: list[Base],
+    params: dict[str, Any],
+    written: list[dict[str, Any]],
+) -> None:
+    """SQLite has no data-modifying CTEs: one INSERT per row, a child's link filled in from its parent's new id."""
+    ids: list[int] = []
+    for i, item in enumerate(rows):
+        if isinstance(item, Child):
+            params[f"r{i}_{item.key}"] = ids[plain.index(item.parent)]
+        ids.append(int((await session.execute(_row_insert(type(plain[i]), i), params)).scalar_one()))
+    _identify(rows, plain, ids, written)
+
+
+def _identify(rows: Sequence[Base | Child], plain: list[Base], ids: list[int], written: list[dict[str, Any]]) -> None:
+    """The objects as written, as the flush leaves them: ids, defaults filled in, a child's link to its parent."""
+    for row, new_id, values in zip(plain, ids, written, strict=True):
+        set_committed_value(row, "id", new_id)
+        for key, value in values.items():
+            set_committed_value(row, key, value)
+    for item in rows:
+        if isinstance(item, Child):
+            set_committed_value(item.row, item.key, item.parent.id)  # type: ignore[attr-defined]
+    for row in plain:
         make_transient_to_detached(row)

@@ -27,7 +27,7 @@ from shop.checkout.pricing import PricedLine, compute_totals
 from shop.checkout.schemas import CheckoutIn
 from shop.db import utcnow
 from shop.errors import Conflict, DomainError, InvalidInput, NotFound
-from shop.inserts import insert_together
+from shop.inserts import Child, insert_together
 from shop.money import BP_SCALE
 from shop.orders.mapping import order_out
 from shop.orders.models import DeliveryMethod, Order, OrderLine, OrderStatus
@@ -257,8 +257,8 @@ class CheckoutService:
                     streamer_user_id=want.streamer_user_id if want.live_session_id is not None else None,
                 )
             )
-        self.session.add(order)
-        await self.session.flush()
+        # The order and its lines in one statement (on PostgreSQL): the lines' INSERTs take the order's new id.
+        await insert_together(self.session, [order, *(Child(line, order, "order_id") for line in order.lines)])
         reservations = await StockService(self.session).reserve(
             order.id,
             [StockRequest(line.id, line.variant_id, line.quantity, line.title) for line in order.lines],

@@ -141,7 +141,7 @@ async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -
     taken = await take_payment(session, order, actor_id)
     if taken is None:
         return None
-    await insert_together(session, taken.rows)
+    await insert_together(session, taken.rows, changed=[order])
     return taken.event
 
 
@@ -200,8 +200,10 @@ class PaymentService:
                 states.ensure_transition(order, OrderStatus.PAID)
             taken = await take_payment(self.session, order, caller.id)
             result = order_out(order)
-            # The ledger, audit, outbox and idempotency rows in one statement; the order's UPDATE at the commit.
-            await insert_together(self.session, [*(taken.rows if taken else []), *store.records(200, result)])
+            # The order's UPDATE and its ledger, audit, outbox and idempotency rows in one statement.
+            await insert_together(
+                self.session, [*(taken.rows if taken else []), *store.records(200, result)], changed=[order]
+            )
             event = taken.event if taken else None
             await self.session.commit()
             metrics.payment("offline", "paid")

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop import audit
 from shop.audit import AuditEntry
-from shop.inserts import insert_together
+from shop.inserts import Child, insert_together
 from shop.ledger.models import LedgerEntry, LedgerKind
+from shop.orders.models import DeliveryMethod, Order, OrderLine, OrderStatus, PaymentMethod
 from shop.outbox import OutboxEvent, new_row
 from tests import factories
 
@@ -87,3 +88,81 @@ async def test_a_row_already_in_the_session_is_refused(session: AsyncSession) ->
         await insert_together(session, [LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=1, order_id=9004), row])
     await session.rollback()
     assert await session.scalar(select(func.count()).select_from(LedgerEntry)) == 0
+
+
+def _order(catalogue: factories.Catalogue, buyer_id: int) -> Order:
+    variant = catalogue.product.variant
+    order = Order(
+        buyer_id=buyer_id,
+        payment_method=PaymentMethod.OFFLINE,
+        delivery_method=DeliveryMethod.PICKUP,
+        subtotal_fen=7600,
+        total_fen=7600,
+    )
+    for quantity in (1, 1):
+        order.lines.append(
+            OrderLine(
+                variant_id=variant.id,
+                product_id=catalogue.product.product.id,
+                workshop_id=catalogue.workshop.id,
+                title="青田红糖",
+                quantity=quantity,
+                unit_price_fen=3800,
+                gross_fen=3800,
+                net_fen=3800,
+                service_fee_bp=500,
+            )
+        )
+    return order
+
+
+async def test_an_order_and_its_lines_in_one_statement(session: AsyncSession) -> None:
+    # given a new order with two lines, linked to it only through the relationship
+    catalogue = await factories.small_catalogue(session)
+    buyer = await factories.user(session)
+    await session.commit()
+    order = _order(catalogue, buyer.id)
+    seen = _count_statements(session)
+
+    # when the order and its lines are written together, each line as the order's child
+    await insert_together(session, [order, *(Child(line, order, "order_id") for line in order.lines)])
+    await session.commit()
+
+    # then one statement on PostgreSQL (three on SQLite); the objects carry the new ids and defaults, as stored
+    assert len(seen) == (1 if session.get_bind().dialect.name == "postgresql" else 3)
+    assert [line.order_id for line in order.lines] == [order.id, order.id]
+    assert (order.status, order.refunded_fen, order.cancel_reason) == (OrderStatus.PENDING_PAYMENT, 0, "")
+    stored = (await session.execute(select(OrderLine.id, OrderLine.order_id).order_by(OrderLine.id))).all()
+    assert [tuple(row) for row in stored] == [(line.id, order.id) for line in order.lines]
+    assert (await session.get(Order, order.id)) is not None
+
+
+async def test_a_changed_row_is_written_with_the_new_rows(session: AsyncSession) -> None:
+    # given a stored order, loaded and changed in memory
+    catalogue = await factories.small_catalogue(session)
+    buyer = await factories.user(session)
+    await session.commit()
+    order = _order(catalogue, buyer.id)
+    session.add(order)
+    await session.commit()
+    order = (await session.execute(select(Order).where(Order.id == order.id))).scalar_one()
+    before, order_id = order.updated_at, order.id
+    order.status = OrderStatus.PAID
+    order.paid_at = order.created_at
+    seen = _count_statements(session)
+
+    # when it is passed as changed with a new row
+    await insert_together(
+        session, [LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=1, order_id=order.id)], changed=[order]
+    )
+    await session.commit()
+
+    # then PostgreSQL wrote both in one statement (SQLite: the insert, then the flush's UPDATE), and the update holds
+    assert len(seen) == (1 if session.get_bind().dialect.name == "postgresql" else 2)
+    stored = (
+        await session.execute(
+            select(Order.status, Order.paid_at, Order.created_at, Order.updated_at).where(Order.id == order_id)
+        )
+    ).one()
+    assert (stored.status, stored.paid_at) == (OrderStatus.PAID, stored.created_at)
+    assert stored.updated_at >= before
