@@ -38,10 +38,10 @@ from logistics.models import Shipment, ShipmentStatus
 from logistics.schemas import DeliveryQuote as LogisticsQuote
 from logistics.schemas import DeliveryRequest as LogisticsRequest
 from logistics.schemas import HomeAddress, HomeRequest, PickupRequest, QuoteLine
-from logistics.services.availability import snapshot_and_loads
+from logistics.services.availability import NETWORK_STAMP_COLUMN, POINT_LOAD_COLUMN, snapshot_and_loads
 from logistics.services.delivery import LogisticsDelivery
 from logistics.services.shipments import ParcelPlan, create_shipments_for_orders
-from logistics.snapshot import network_snapshot
+from logistics.snapshot import held_snapshot, network_snapshot, snapshot_at_stamp
 from shop import audit
 from shop.accounts.models import Role
 from shop.auth import Caller
@@ -283,11 +283,16 @@ async def _region(session: AsyncSession, level: RegionLevel, name: Any, **parent
     return ids[0] if len(ids) == 1 else None  # an ambiguous name is not guessed
 
 
+_STAMP, _LOAD = "logistics_network_stamp", "logistics_point_load"
+
+
 class LogisticsQuoter:
     """The checkout's delivery quoter on the logistics network; the quoter it replaced while the network has no
     pickup point. A refusal becomes a 422 (unknown point, bad address) or a 409 naming the delivery field."""
 
     INPUT_REFUSALS = frozenset({"unknown_point", "address_invalid"})
+    # Read with the checkout's lines: the quote then needs no round trip of its own while the network copy is current.
+    read_with_lines = (NETWORK_STAMP_COLUMN.label(_STAMP), POINT_LOAD_COLUMN.label(_LOAD))
 
     def __init__(self, fallback: checkout_delivery.DeliveryQuoter) -> None:
         self.fallback = fallback
@@ -302,7 +307,11 @@ class LogisticsQuoter:
         # A network without pickup points (a fresh install) defers to the quoter logistics replaced. The copy read
         # here is the one the quote below reuses; for a pickup it comes with the point's load, in one round trip.
         loads: dict[int, int] | None = None
-        if request.method == "pickup" and request.pickup_point_id is not None:
+        known = request.read_with_lines
+        if request.method == "pickup" and request.pickup_point_id is not None and _STAMP in known:
+            network = held_snapshot(session) or await snapshot_at_stamp(session, known[_STAMP])
+            loads = {request.pickup_point_id: int(known[_LOAD] or 0)}
+        elif request.method == "pickup" and request.pickup_point_id is not None:
             network, loads = await snapshot_and_loads(session, [request.pickup_point_id])
         else:
             network = await network_snapshot(session)

@@ -108,6 +108,16 @@ _STAMP_AND_OPEN_PARCELS = (
 )
 
 
+# For a caller's own read (the checkout's read of its lines): the network's stamp and a pickup point's load, bound by
+# `pickup_point_id`, as columns; `snapshot_and_loads` is the same read on its own.
+NETWORK_STAMP_COLUMN = select(NetworkStamp.stamp).where(NetworkStamp.id == STAMP_ROW).scalar_subquery()
+POINT_LOAD_COLUMN = (
+    select(func.count())
+    .where(Shipment.pickup_point_id == bindparam("pickup_point_id"), Shipment.status.in_(OPEN_STATUSES))
+    .scalar_subquery()
+)
+
+
 async def snapshot_and_loads(session: AsyncSession, point_ids: list[int]) -> tuple[Snapshot, dict[int, int]]:
     """The network copy and the parcels each point holds or expects, in one round trip while this process's copy
     is current (the stamp that says so is read with the loads)."""

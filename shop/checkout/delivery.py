@@ -35,6 +35,8 @@ class DeliveryRequest:
     method: str  # "pickup" or "home"
     pickup_point_id: int | None = None
     address: dict[str, Any] | None = None  # name, phone, county, township, village, detail
+    # The values of the quoter's `read_with_lines` columns, by label, as the checkout's read of the lines found them.
+    read_with_lines: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +59,17 @@ class DeliveryQuote:
 
 
 class DeliveryQuoter(Protocol):
+    # Labelled scalar columns (bound by `pickup_point_id`) the checkout adds to its read of the lines, so that the
+    # quote needs no round trip of its own for them; their values come back in `DeliveryRequest.read_with_lines`.
+    read_with_lines: tuple[Any, ...]
+
     async def quote(self, session: AsyncSession, request: DeliveryRequest, lines: Sequence[QuoteLine]) -> DeliveryQuote:
         """Price and validate the delivery; raise shop.errors.InvalidInput/NotFound naming the field."""
 
 
 class FlatRateQuoter:
+    read_with_lines: tuple[Any, ...] = ()
+
     async def quote(self, session: AsyncSession, request: DeliveryRequest, lines: Sequence[QuoteLine]) -> DeliveryQuote:
         if request.method == "pickup":
             if request.pickup_point_id is None:

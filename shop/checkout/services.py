@@ -8,10 +8,12 @@ empty the cart, commit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
@@ -76,6 +78,12 @@ _LINES_ON_SALE = (
     .where(ProductVariant.id.in_(bindparam("variant_ids", expanding=True)))
     .options(raiseload(Workshop.stewards), raiseload(Workshop.ratings))
 )
+
+
+@functools.lru_cache(maxsize=4)
+def _lines_on_sale(read_with_lines: tuple[Any, ...]) -> Select[Any]:
+    """The lines' read with the delivery quoter's columns (one statement per quoter, built once)."""
+    return _LINES_ON_SALE.add_columns(*read_with_lines) if read_with_lines else _LINES_ON_SALE
 
 
 @dataclass(slots=True)
@@ -169,10 +177,14 @@ class CheckoutService:
             raise InvalidInput("Home delivery needs an address.", field="delivery.address")
         wanted, cart_id = await self._wanted(caller, data, cart_token, now)
         wanted.sort(key=lambda w: w.variant_id)
-        rows = {
-            r.id: r
-            for r in (await self.session.execute(_LINES_ON_SALE, {"variant_ids": [w.variant_id for w in wanted]})).all()
-        }
+        quoter = get_quoter()
+        found = (
+            await self.session.execute(
+                _lines_on_sale(quoter.read_with_lines),
+                {"variant_ids": [w.variant_id for w in wanted], "pickup_point_id": delivery.pickup_point_id or 0},
+            )
+        ).all()
+        rows = {r.id: r for r in found}
         for want in wanted:
             row = rows.get(want.variant_id)
             if row is None:
@@ -192,12 +204,13 @@ class CheckoutService:
                     StockRequest(0, want.variant_id, want.quantity, row.title), row.available
                 )
         priced = [PricedLine(i, rows[w.variant_id].price_fen, w.quantity) for i, w in enumerate(wanted)]
-        quote = await get_quoter().quote(
+        quote = await quoter.quote(
             self.session,
             DeliveryRequest(
                 delivery.method,
                 delivery.pickup_point_id,
                 msgspec.to_builtins(delivery.address) if delivery.address else None,
+                {column.name: found[0]._mapping[column.name] for column in quoter.read_with_lines},
             ),
             [
                 QuoteLine(
