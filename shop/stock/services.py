@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import ProductVariant, StockLevel
@@ -47,6 +47,35 @@ _TAKE_OFF_SHELF = (
     update(StockLevel)
     .where(StockLevel.id == bindparam("level_id"))
     .values(on_hand=StockLevel.on_hand - bindparam("qty"), reserved=StockLevel.reserved - bindparam("qty"))
+)
+
+# PostgreSQL: settle an order's reservations and, when they all sit on one stock row (the usual case), take the units
+# off that shelf in the same statement. Several rows are left to `_TAKE_OFF_SHELF` one by one in id order, so rows
+# are still locked in ascending id order (one UPDATE over several rows would lock them in the join's order).
+_SETTLED = (
+    update(StockReservation)
+    .where(StockReservation.order_id == bindparam("for_order"), StockReservation.state == ReservationState.ACTIVE)
+    .values(state=ReservationState.COMMITTED)
+    .returning(StockReservation.stock_level_id, StockReservation.variant_id, StockReservation.quantity)
+    .cte("settled")
+)
+_ONE_ROW = (
+    select(func.min(_SETTLED.c.stock_level_id).label("level_id"), func.sum(_SETTLED.c.quantity).label("qty"))
+    .having(func.count(distinct(_SETTLED.c.stock_level_id)) == 1)
+    .cte("one_row")
+)
+_OFF_ONE_SHELF = (
+    update(StockLevel)
+    .where(StockLevel.id == _ONE_ROW.c.level_id)
+    .values(on_hand=StockLevel.on_hand - _ONE_ROW.c.qty, reserved=StockLevel.reserved - _ONE_ROW.c.qty)
+    .returning(StockLevel.id)
+    .cte("off_one_shelf")
+)
+_COMMIT_AT_ONCE = select(
+    _SETTLED.c.stock_level_id,
+    _SETTLED.c.variant_id,
+    _SETTLED.c.quantity,
+    select(func.count()).select_from(_OFF_ONE_SHELF).scalar_subquery().label("taken_off"),
 )
 
 
@@ -239,10 +268,17 @@ class StockService:
 
     async def commit(self, order_id: int) -> int:
         """Payment arrived: the held units leave the shelf (on_hand and reserved both go down)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            rows = (await self.session.execute(_COMMIT_AT_ONCE, {"for_order": order_id})).all()
+            if not rows or rows[0].taken_off:
+                return sum(row.quantity for row in rows)
+            settled: dict[int, tuple[int, int]] = {}
+            for level_id, variant_id, quantity, _taken_off in rows:
+                settled[level_id] = (variant_id, settled.get(level_id, (variant_id, 0))[1] + quantity)
+        else:
+            settled = await self._settle(order_id, ReservationState.COMMITTED)
         committed = 0
-        for level_id, (_variant_id, quantity) in sorted(
-            (await self._settle(order_id, ReservationState.COMMITTED)).items()
-        ):
+        for level_id, (_variant_id, quantity) in sorted(settled.items()):
             await self.session.execute(_TAKE_OFF_SHELF, {"level_id": level_id, "qty": quantity})
             committed += quantity
         return committed

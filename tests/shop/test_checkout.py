@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import LocationKind, StockLevel, StockLocation
 from shop.orders.models import Order
-from shop.stock.models import StockReservation
+from shop.stock.models import ReservationState, StockReservation
 from tests.shop.helpers import Shop, checkout_body, stock_of
 
 NOW = dt.datetime.now(dt.UTC)
@@ -217,3 +217,19 @@ async def test_units_are_reserved_where_they_are_one_place_or_several(
     }
     await session.commit()
     assert [counts[shop.sugar.stock.id], counts[showroom_sugar], counts[shop.tea.stock.id]] == [(3, 3), (4, 2), (20, 2)]
+
+    # and when the kiosk confirms the payment, every row gives up what it held, each reservation committed
+    paid = await client.post(f"/api/orders/{r.json()['id']}/payments/offline", headers=shop.h(shop.kiosk))
+    assert paid.status_code == 200, paid.text
+    after = {
+        level_id: (on_hand, reserved)
+        for level_id, on_hand, reserved in (
+            await session.execute(select(StockLevel.id, StockLevel.on_hand, StockLevel.reserved))
+        ).tuples()
+    }
+    states = set(
+        (await session.scalars(select(StockReservation.state).where(StockReservation.order_id == r.json()["id"]))).all()
+    )
+    await session.commit()
+    assert [after[shop.sugar.stock.id], after[showroom_sugar], after[shop.tea.stock.id]] == [(0, 0), (2, 0), (18, 0)]
+    assert states == {ReservationState.COMMITTED}
