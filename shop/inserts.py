@@ -34,7 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import inspect as inspect_model
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -172,8 +172,11 @@ async def insert_together(session: AsyncSession, rows: Sequence[Base | Child], *
         else:
             new_shape.append((type(row), None, None))
         params.update({f"r{i}_{key}": value for key, value in values.items()})
-    if session.get_bind().dialect.name != "postgresql":
-        await _one_by_one(session, rows, plain, params, written)
+    # The session's connection, in its transaction: these statements touch no ORM state, so its execution layer
+    # (a third of a statement's client-side cost) is skipped.
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        await _one_by_one(connection, rows, plain, params, written)
         return
     changed_shape: list[tuple[type[Base], tuple[str, ...]]] = []
     changes: list[dict[str, Any]] = []
@@ -185,7 +188,7 @@ async def insert_together(session: AsyncSession, rows: Sequence[Base | Child], *
         params.update({f"u{j}_{key}": value for key, value in values.items()})
     found = {
         int(i): int(row_id)
-        for i, row_id in await session.execute(_together((tuple(new_shape), tuple(changed_shape))), params)
+        for i, row_id in await connection.execute(_together((tuple(new_shape), tuple(changed_shape))), params)
     }
     if any(-1 - j not in found for j in range(len(changed))):
         raise RuntimeError("a changed row was not found to update")
@@ -196,7 +199,7 @@ async def insert_together(session: AsyncSession, rows: Sequence[Base | Child], *
 
 
 async def _one_by_one(
-    session: AsyncSession,
+    connection: AsyncConnection,
     rows: Sequence[Base | Child],
     plain: list[Base],
     params: dict[str, Any],
@@ -207,7 +210,7 @@ async def _one_by_one(
     for i, item in enumerate(rows):
         if isinstance(item, Child):
             params[f"r{i}_{item.key}"] = ids[plain.index(item.parent)]
-        ids.append(int((await session.execute(_row_insert(type(plain[i]), i), params)).scalar_one()))
+        ids.append(int((await connection.execute(_row_insert(type(plain[i]), i), params)).scalar_one()))
     _identify(rows, plain, ids, written)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, distinct, func, select, update
+from sqlalchemy import Executable, Result, bindparam, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import ProductVariant, StockLevel
@@ -91,6 +92,11 @@ class StockService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def _core(self, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+        """A prebuilt Core statement on the session's connection, in its transaction: these touch no ORM objects, so
+        the session's execution layer (a third of a statement's client-side cost) is skipped."""
+        return await (await self.session.connection()).execute(statement, params)
+
     async def reserve(
         self,
         order_id: int,
@@ -119,7 +125,7 @@ class StockService:
         # many late buyers are told without queueing behind the lock holders (units only come back by release or
         # refund; a buyer refused in that instant was refused truthfully), and it shows where the units are.
         # The guarded UPDATEs below are the checks that count.
-        levels = (await self.session.execute(_FREE_LEVELS, {"variant_ids": variant_ids})).all()
+        levels = (await self._core(_FREE_LEVELS, {"variant_ids": variant_ids})).all()
         unlocked: dict[int, int] = {}
         level_ids: dict[int, list[int]] = {}
         for level_id, variant_id, free in levels:
@@ -183,9 +189,9 @@ class StockService:
             first_request.setdefault(req.variant_id, req)
         for variant_id in sorted(wanted, key=lambda v: level_of[v]):
             qty, level_id = wanted[variant_id], level_of[variant_id]
-            left = (await self.session.execute(_RESERVE_GUARDED, {"level_id": level_id, "qty": qty})).scalar()
+            left = (await self._core(_RESERVE_GUARDED, {"level_id": level_id, "qty": qty})).scalar()
             if left is None:  # someone took the units between the read above and this UPDATE
-                have = await self.session.scalar(_FREE_AT, {"level_id": level_id})
+                have = (await self._core(_FREE_AT, {"level_id": level_id})).scalar()
                 raise self.out_of_stock(first_request[variant_id], int(have or 0))
             emptied = emptied or left <= 0
         return [(level_of[req.variant_id], req, req.quantity) for req in requests], emptied
@@ -246,7 +252,7 @@ class StockService:
 
         The order row is locked by the caller, so its reservations change under one owner.
         """
-        rows = (await self.session.execute(_SETTLE, {"for_order": order_id, "new_state": state})).all()
+        rows = (await self._core(_SETTLE, {"for_order": order_id, "new_state": state})).all()
         by_level: dict[int, tuple[int, int]] = {}
         for level_id, variant_id, quantity in rows:
             by_level[level_id] = (variant_id, by_level.get(level_id, (variant_id, 0))[1] + quantity)
@@ -269,7 +275,7 @@ class StockService:
     async def commit(self, order_id: int) -> int:
         """Payment arrived: the held units leave the shelf (on_hand and reserved both go down)."""
         if self.session.get_bind().dialect.name == "postgresql":
-            rows = (await self.session.execute(_COMMIT_AT_ONCE, {"for_order": order_id})).all()
+            rows = (await self._core(_COMMIT_AT_ONCE, {"for_order": order_id})).all()
             if not rows or rows[0].taken_off:
                 return sum(row.quantity for row in rows)
             settled: dict[int, tuple[int, int]] = {}
@@ -279,7 +285,7 @@ class StockService:
             settled = await self._settle(order_id, ReservationState.COMMITTED)
         committed = 0
         for level_id, (_variant_id, quantity) in sorted(settled.items()):
-            await self.session.execute(_TAKE_OFF_SHELF, {"level_id": level_id, "qty": quantity})
+            await self._core(_TAKE_OFF_SHELF, {"level_id": level_id, "qty": quantity})
             committed += quantity
         return committed
 
