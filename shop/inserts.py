@@ -15,7 +15,7 @@ processed after the hand-over.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,28 +41,37 @@ from sqlalchemy.orm.attributes import set_committed_value
 from shop.db import Base
 
 
-def _default(column: Column[Any]) -> Any:
+def _default(column: Column[Any]) -> Callable[[], Any] | None:
+    """What the flush would write for the column left unset: its Python default (None when it has none)."""
     default = column.default
     if default is None:
         return None
     if default.is_scalar:  # type: ignore[attr-defined]
-        return default.arg  # type: ignore[attr-defined]
+        value = default.arg  # type: ignore[attr-defined]
+        return lambda: value
     if default.is_callable:  # type: ignore[attr-defined]
-        return default.arg(None)  # type: ignore[attr-defined]  # wrapped by SQLAlchemy to take an (unused) context
+        make = default.arg  # type: ignore[attr-defined]
+        return lambda: make(None)  # wrapped by SQLAlchemy to take an (unused) execution context
     return None
+
+
+@functools.cache
+def _written_columns(model: type[Base]) -> tuple[tuple[str, Callable[[], Any] | None], ...]:
+    """The columns an INSERT of `model` writes (all but the id), each with its default."""
+    return tuple(
+        (attr.key, _default(attr.columns[0]))  # type: ignore[arg-type]
+        for attr in inspect_model(model).column_attrs
+        if not attr.columns[0].primary_key
+    )
 
 
 def row_values(row: Base) -> dict[str, Any]:
     """Every column but the id, as the flush would write it: the value set, else the column's Python default."""
-    mapper = inspect_model(type(row))
-    state = inspect_model(row).dict
+    state = row.__dict__
     values: dict[str, Any] = {}
-    for attr in mapper.column_attrs:
-        column = attr.columns[0]
-        if column.primary_key:
-            continue
-        value = state.get(attr.key)
-        values[attr.key] = _default(column) if value is None else value  # type: ignore[arg-type]
+    for key, default in _written_columns(type(row)):
+        value = state.get(key)
+        values[key] = default() if value is None and default is not None else value
     return values
 
 
@@ -215,13 +224,15 @@ async def _one_by_one(
 
 
 def _identify(rows: Sequence[Base | Child], plain: list[Base], ids: list[int], written: list[dict[str, Any]]) -> None:
-    """The objects as written, as the flush leaves them: ids, defaults filled in, a child's link to its parent."""
+    """The objects as written, as the flush leaves them: ids, defaults filled in, a child's link to its parent.
+
+    The values go straight into the new objects' dicts (cheaper than one attribute event each);
+    `make_transient_to_detached` then commits them all as loaded."""
     for row, new_id, values in zip(plain, ids, written, strict=True):
-        set_committed_value(row, "id", new_id)
-        for key, value in values.items():
-            set_committed_value(row, key, value)
+        row.__dict__.update(values)
+        row.__dict__["id"] = new_id
     for item in rows:
         if isinstance(item, Child):
-            set_committed_value(item.row, item.key, item.parent.id)  # type: ignore[attr-defined]
+            item.row.__dict__[item.key] = item.parent.__dict__["id"]
     for row in plain:
         make_transient_to_detached(row)
