@@ -5,9 +5,11 @@
 
 Creates a fresh `hub_bench_checkout` database on the local PostgreSQL, migrates and seeds it, serves the app with
 uvicorn (2 workers), then:
-1. sustained: each client loop checks out 1–2 units of a random variant (offline payment, pickup, an
-   Idempotency-Key) and the kiosk confirms the payment; a *paid checkout* is both calls done;
-2. flash sale: 2,000 buyers at once for one variant with 100 units; each success is paid at the counter.
+1. sustained: each client loop checks out 1–2 units of a random variant for a random buyer (offline payment, pickup
+   at the buyer's village point, one of 40; an Idempotency-Key) and the kiosk confirms the payment; a *paid checkout*
+   is both calls done;
+2. flash sale: 2,000 buyers at once for one variant with 100 units, all at one point; each success is paid at the
+   counter.
 Prints a table and ends with one JSON line.
 """
 
@@ -114,7 +116,7 @@ async def seed(flash_buyers: int) -> dict[str, Any]:
         brand = Brand(name="丽水山坊", slug="lishui")
         s.add_all([village, brand])
         await s.flush()
-        pickup_point_id = await _pickup_network(s, county.id, township.id, village.id)
+        point_ids = await _pickup_network(s, county.id, township.id, village.id)
         workshop = Workshop(
             name="知味红·红糖工坊",
             village_id=village.id,
@@ -169,12 +171,22 @@ async def seed(flash_buyers: int) -> dict[str, Any]:
         "buyer_tokens": tokens[:BUYERS],
         "flash_tokens": tokens[BUYERS : BUYERS + flash_buyers],
         "kiosk_token": tokens[-1],
-        "pickup_point_id": pickup_point_id,
+        "pickup_point_id": point_ids[0],  # the flash sale's buyers all collect at the first point
+        "point_of_buyer": [point_ids[i % len(point_ids)] for i in range(BUYERS)],
     }
 
 
-async def _pickup_network(session: Any, county_id: int, township_id: int, village_id: int) -> int:
-    """County hub → township station → village point, so each paid order plans its shipment as in production."""
+POINTS = 40  # village pickup points the sustained run's buyers collect at (buyer i at point i % POINTS)
+POINT_CAPACITY = 2_000  # parcel slots per point: far above what one run leaves at each (~250)
+
+
+async def _pickup_network(session: Any, county_id: int, township_id: int, village_id: int) -> list[int]:
+    """County hub → township station → POINTS village points, so each paid order plans its shipment as in production.
+
+    The buyers are spread over the points as a county's are: each checkout counts the parcels its point holds (the
+    capacity check), which costs in proportion to them; a single point holding every parcel of the run (thousands)
+    would measure that count, not the checkout.
+    """
     from logistics.models import NodeKind, PointKind
     from logistics.schemas import DepartureIn, NodeCreate, RouteCreate
     from logistics.services.network import NetworkService
@@ -191,27 +203,30 @@ async def _pickup_network(session: Any, county_id: int, township_id: int, villag
         NodeCreate(kind=NodeKind.STATION, code="STN-B", name="仁庄镇服务站", region_id=township_id, parent_id=hub.id),
         commit=False,
     )
-    point = await network.create_node(
-        actor,
-        NodeCreate(
-            kind=NodeKind.POINT,
-            code="PT-B",
-            name="夏严村村级服务点",
-            region_id=village_id,
-            parent_id=station.id,
-            point_kind=PointKind.SERVICE_POINT,
-            capacity=100_000,  # the bench's thousands of uncollected parcels all wait at this one point
-        ),
-        commit=False,
-    )
     departures = [DepartureIn(weekday=day, time=t) for day in range(7) for t in ("09:00", "15:00")]
     await network.create_route(
         actor, RouteCreate(origin_id=hub.id, destination_id=station.id, transit_minutes=60, departures=departures)
     )
-    await network.create_route(
-        actor, RouteCreate(origin_id=station.id, destination_id=point.id, transit_minutes=45, departures=departures)
-    )
-    return int(point.id)
+    points = []
+    for i in range(POINTS):
+        point = await network.create_node(
+            actor,
+            NodeCreate(
+                kind=NodeKind.POINT,
+                code=f"PT-B{i:02d}",
+                name=f"夏严村村级服务点{i + 1}号",
+                region_id=village_id,
+                parent_id=station.id,
+                point_kind=PointKind.SERVICE_POINT,
+                capacity=POINT_CAPACITY,
+            ),
+            commit=False,
+        )
+        await network.create_route(
+            actor, RouteCreate(origin_id=station.id, destination_id=point.id, transit_minutes=45, departures=departures)
+        )
+        points.append(int(point.id))
+    return points
 
 
 def start_server(port: int, workers: int, server: str = "uvicorn") -> subprocess.Popen[bytes]:
@@ -393,13 +408,14 @@ async def sustained(
             await asyncio.sleep(delay)
             while time.perf_counter() < stop_at:
                 try:
+                    buyer = rng.randrange(len(data["buyer_tokens"]))
                     status, c, p = await _checkout_and_pay(
                         client,
-                        rng.choice(data["buyer_tokens"]),
+                        data["buyer_tokens"][buyer],
                         data["kiosk_token"],
                         rng.choice(data["sustained_variants"]),
                         rng.randint(1, 2),
-                        data["pickup_point_id"],
+                        data["point_of_buyer"][buyer],
                     )
                 except (aiohttp.ClientError, TimeoutError, RuntimeError):
                     errors += 1
@@ -548,9 +564,10 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
         cpu = 0.0
         for i in range(checkouts + 5):
             # a few buyers come back, as in the sustained run, where each of 400 buyers calls about once a second
-            token = rng.choice(data["buyer_tokens"][:20])
+            buyer = rng.randrange(20)
+            token = data["buyer_tokens"][buyer]
             body = {
-                "delivery": {"method": "pickup", "pickup_point_id": data["pickup_point_id"]},
+                "delivery": {"method": "pickup", "pickup_point_id": data["point_of_buyer"][buyer]},
                 "payment_method": "offline",
                 "lines": [{"variant_id": rng.choice(data["sustained_variants"]), "quantity": 1}],
             }
