@@ -272,13 +272,14 @@ class CheckoutService:
             )
         # The order and its lines in one statement (on PostgreSQL): the lines' INSERTs take the order's new id.
         await insert_together(self.session, [order, *(Child(line, order, "order_id") for line in order.lines)])
-        reservations = await StockService(self.session).reserve(
-            order.id,
-            [StockRequest(line.id, line.variant_id, line.quantity, line.title) for line in order.lines],
-            expires_at,
-            single_locations={v: row.first_location for v, row in rows.items() if row.locations == 1},
-            add_rows=False,
+        stock = StockService(self.session)
+        requests = [StockRequest(line.id, line.variant_id, line.quantity, line.title) for line in order.lines]
+        # A variant stocked in one place (the usual case) is reserved there: the read above showed where, so its row is
+        # touched last (below). Variants stocked in several places are planned under a lock now.
+        planned = stock.plan_in_place(
+            order.id, requests, expires_at, {v: row.first_location for v, row in rows.items() if row.locations == 1}
         )
+        reservations = planned.rows if planned else await stock.reserve(order.id, requests, expires_at, add_rows=False)
         if voucher is not None:
             await vouchers.redeem(voucher, caller.id, order.id, totals.discount_fen)
         if cart_id is not None:
@@ -286,4 +287,6 @@ class CheckoutService:
         result = order_out(order)
         # The reservations and the idempotency record in one statement (the order and its lines are already written).
         await insert_together(self.session, [*reservations, *store.records(201, result)])
+        if planned is not None:
+            await stock.take(planned)  # last: the stock rows stay locked for the commit only
         return result

@@ -88,6 +88,14 @@ class StockRequest:
     title: str
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """Reservations planned in place (`StockService.plan_in_place`): `rows` to write, then `take` the units."""
+
+    rows: list[StockReservation]
+    plan: list[tuple[int, StockRequest, int]]  # (stock row, request, units)
+
+
 class StockService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -97,19 +105,53 @@ class StockService:
         the session's execution layer (a third of a statement's client-side cost) is skipped."""
         return await (await self.session.connection()).execute(statement, params)
 
+    def plan_in_place(
+        self,
+        order_id: int,
+        requests: Sequence[StockRequest],
+        expires_at: dt.datetime,
+        locations: Mapping[int, int],
+    ) -> Planned | None:
+        """The reservations for variants each stocked in one place (`locations`: variant → its one stock row, from a
+        caller that has just read them without a lock, as the checkout does), before any stock row is touched; None
+        when a variant is not there (`reserve` then). The caller writes `rows`, then calls `take` last."""
+        if not all(req.variant_id in locations for req in requests):
+            return None
+        plan = [(locations[req.variant_id], req, req.quantity) for req in requests]
+        return Planned(self._rows(order_id, plan, expires_at), plan)
+
+    async def take(self, planned: Planned) -> None:
+        """Take the planned units off sale: one guarded UPDATE per stock row, in id order, or 409 naming the product.
+
+        Called last, just before the commit, so each row stays locked for the commit's round trip only: under a
+        flash sale every buyer queues on one row for as long as the one ahead holds it.
+        """
+        wanted: dict[int, int] = {}
+        first_request: dict[int, StockRequest] = {}
+        for level_id, req, qty in planned.plan:
+            wanted[level_id] = wanted.get(level_id, 0) + qty
+            first_request.setdefault(level_id, req)
+        deltas: dict[int, int] = {}
+        for level_id in sorted(wanted):
+            left = (await self._core(_RESERVE_GUARDED, {"level_id": level_id, "qty": wanted[level_id]})).scalar()
+            if left is None:  # sold (or reserved) since the caller's read
+                have = (await self._core(_FREE_AT, {"level_id": level_id})).scalar()
+                raise self.out_of_stock(first_request[level_id], int(have or 0))
+            if left <= 0:
+                variant_id = first_request[level_id].variant_id
+                deltas[variant_id] = deltas.get(variant_id, 0) - wanted[level_id]
+        await self._announce(deltas)
+
     async def reserve(
         self,
         order_id: int,
         requests: Sequence[StockRequest],
         expires_at: dt.datetime,
         *,
-        single_locations: Mapping[int, int] | None = None,
         add_rows: bool = True,
     ) -> list[StockReservation]:
         """Hold units for each line (across the variant's locations, lowest id first) or refuse with 409.
 
-        `single_locations`: variant → its one stock row, from a caller that has just read the variants and their free
-        units without a lock (the checkout). When every variant is there, that read stands for the one below.
         Returns the reservation rows; with `add_rows=False` they are not added to the session and the caller writes
         them (`shop.inserts.insert_together`) before committing.
         """
@@ -117,10 +159,6 @@ class StockService:
         wanted: dict[int, int] = {}
         for req in requests:
             wanted[req.variant_id] = wanted.get(req.variant_id, 0) + req.quantity
-        if single_locations is not None and all(v in single_locations for v in variant_ids):
-            known = {v: [single_locations[v]] for v in variant_ids}
-            plan, emptied = await self._reserve_single_locations(requests, known, wanted)
-            return await self._hold(order_id, plan, emptied, expires_at, add_rows)
         # One unlocked read of the variants' stock rows. It refuses at once when a live sale has sold out, so the
         # many late buyers are told without queueing behind the lock holders (units only come back by release or
         # refund; a buyer refused in that instant was refused truthfully), and it shows where the units are.
@@ -157,7 +195,16 @@ class StockService:
             for _level_id, req, qty in plan:
                 deltas[req.variant_id] = deltas.get(req.variant_id, 0) - qty
             await self._announce(deltas)
-        rows = [
+        rows = self._rows(order_id, plan, expires_at)
+        if add_rows:
+            self.session.add_all(rows)
+        return rows
+
+    @staticmethod
+    def _rows(
+        order_id: int, plan: list[tuple[int, StockRequest, int]], expires_at: dt.datetime
+    ) -> list[StockReservation]:
+        return [
             StockReservation(
                 order_id=order_id,
                 order_line_id=req.order_line_id,
@@ -169,9 +216,6 @@ class StockService:
             )
             for level_id, req, qty in plan
         ]
-        if add_rows:
-            self.session.add_all(rows)
-        return rows
 
     async def _reserve_single_locations(
         self, requests: Sequence[StockRequest], level_ids: dict[int, list[int]], wanted: dict[int, int]
