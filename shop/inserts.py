@@ -26,6 +26,7 @@ from sqlalchemy import (
     Insert,
     Select,
     Update,
+    UpdateBase,
     bindparam,
     insert,
     literal,
@@ -117,7 +118,12 @@ def _row_update(model: type[Base], position: int, keys: tuple[str, ...]) -> Upda
     return update(model).where(by_id).values(values).returning(model.id)  # type: ignore[attr-defined]
 
 
-_Shape = tuple[tuple[tuple[type[Base], int | None, str | None], ...], tuple[tuple[type[Base], tuple[str, ...]], ...]]
+_Shape = tuple[
+    tuple[tuple[type[Base], int | None, str | None], ...],
+    tuple[tuple[type[Base], tuple[str, ...]], ...],
+    UpdateBase | None,
+]
+_GUARD_POSITION = -1_000_000  # the guard's row in the combined SELECT (new rows count up from 0, changed down from -1)
 
 
 @functools.lru_cache(maxsize=_SHAPES_KEPT)
@@ -125,7 +131,7 @@ def _together(shape: _Shape) -> Select[Any] | CompoundSelect:
     """The writes as data-modifying CTEs of one SELECT of (position, id): new rows at 0, 1, …, changed rows at
     -1, -2, …. Built once per shape: SQLAlchemy then keeps its cache key and compiled form (building and keying it
     again per call cost more than the round trips it saves)."""
-    new, changed = shape
+    new, changed, guard = shape
     ctes: list[CTE] = []
     for i, (model, parent, key) in enumerate(new):
         statement = _row_insert(model, i) if parent is None else _child_insert(model, i, key or "", ctes[parent])
@@ -133,6 +139,8 @@ def _together(shape: _Shape) -> Select[Any] | CompoundSelect:
     selects = [select(literal(i), cte.c.id) for i, cte in enumerate(ctes)]
     for j, (model, keys) in enumerate(changed):
         selects.append(select(literal(-1 - j), _row_update(model, j, keys).cte(f"changed_row_{j}").c.id))
+    if guard is not None:
+        selects.append(select(literal(_GUARD_POSITION), guard.cte("guard").c[0]))
     return selects[0] if len(selects) == 1 else union_all(*selects)
 
 
@@ -152,15 +160,26 @@ def _changes(row: Base) -> dict[str, Any]:
     return values
 
 
-async def insert_together(session: AsyncSession, rows: Sequence[Base | Child], *, changed: Sequence[Base] = ()) -> None:
+async def insert_together(
+    session: AsyncSession,
+    rows: Sequence[Base | Child],
+    *,
+    changed: Sequence[Base] = (),
+    guard: tuple[UpdateBase, dict[str, Any]] | None = None,
+) -> Any:
     """INSERT new `rows` (single-id-column models, no server-side defaults) in one round trip on PostgreSQL, with
     the pending changes of the persistent rows in `changed` (written there too; on SQLite left to the flush).
 
     The writes must be independent of each other, but for a `Child`, whose link to its parent is filled in: on
     PostgreSQL they all see the database as it was before the statement.
+
+    `guard`: a prebuilt UPDATE returning one column (a guarded stock update) with its parameters (named apart from
+    the rows'), run in the same statement on PostgreSQL and first on SQLite. Returns its first value, None when it
+    matched no row; the caller then refuses and rolls back, rows and all. One guard only: two UPDATEs in one
+    statement would lock their rows in no set order.
     """
-    if not rows and not changed:
-        return
+    if not rows and not changed and guard is None:
+        return None
     plain = [item.row if isinstance(item, Child) else item for item in rows]
     position = {id(row): i for i, row in enumerate(plain)}
     params: dict[str, Any] = {}
@@ -185,8 +204,11 @@ async def insert_together(session: AsyncSession, rows: Sequence[Base | Child], *
     # (a third of a statement's client-side cost) is skipped.
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
+        guarded = (await connection.execute(guard[0], guard[1])).scalar() if guard is not None else None
         await _one_by_one(connection, rows, plain, params, written)
-        return
+        return guarded
+    if guard is not None:
+        params.update(guard[1])
     changed_shape: list[tuple[type[Base], tuple[str, ...]]] = []
     changes: list[dict[str, Any]] = []
     for j, row in enumerate(changed):
@@ -195,16 +217,15 @@ async def insert_together(session: AsyncSession, rows: Sequence[Base | Child], *
         changed_shape.append((type(row), tuple(values)))
         params[f"u{j}__id"] = row.id  # type: ignore[attr-defined]
         params.update({f"u{j}_{key}": value for key, value in values.items()})
-    found = {
-        int(i): int(row_id)
-        for i, row_id in await connection.execute(_together((tuple(new_shape), tuple(changed_shape))), params)
-    }
+    shape = (tuple(new_shape), tuple(changed_shape), guard[0] if guard is not None else None)
+    found = {int(i): value for i, value in await connection.execute(_together(shape), params)}
     if any(-1 - j not in found for j in range(len(changed))):
         raise RuntimeError("a changed row was not found to update")
     for row, values in zip(changed, changes, strict=True):
         for key, value in values.items():
             set_committed_value(row, key, value)  # written: nothing left for the flush
-    _identify(rows, plain, [found[i] for i in range(len(plain))], written)
+    _identify(rows, plain, [int(found[i]) for i in range(len(plain))], written)
+    return found.get(_GUARD_POSITION)
 
 
 async def _one_by_one(

@@ -279,14 +279,17 @@ class CheckoutService:
         planned = stock.plan_in_place(
             order.id, requests, expires_at, {v: row.first_location for v, row in rows.items() if row.locations == 1}
         )
-        reservations = planned.rows if planned else await stock.reserve(order.id, requests, expires_at, add_rows=False)
+        reservations = [] if planned else await stock.reserve(order.id, requests, expires_at, add_rows=False)
         if voucher is not None:
             await vouchers.redeem(voucher, caller.id, order.id, totals.discount_fen)
         if cart_id is not None:
             await CartService(self.session).clear(cart_id)
         result = order_out(order)
-        # The reservations and the idempotency record in one statement (the order and its lines are already written).
-        await insert_together(self.session, [*reservations, *store.records(201, result)])
+        # The reservations and the idempotency record in one statement (the order and its lines are already written);
+        # with the stock row's update when the units are in one place: the last statement, so the row stays locked
+        # for the commit only.
         if planned is not None:
-            await stock.take(planned)  # last: the stock rows stay locked for the commit only
+            await stock.take(planned, with_rows=store.records(201, result))
+        else:
+            await insert_together(self.session, [*reservations, *store.records(201, result)])
         return result

@@ -17,7 +17,9 @@ from sqlalchemy import Executable, Result, bindparam, distinct, func, select, up
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import ProductVariant, StockLevel
+from shop.db import Base
 from shop.errors import Conflict
+from shop.inserts import insert_together
 from shop.outbox import emit_search
 from shop.stock.models import ReservationState, StockReservation
 
@@ -120,24 +122,37 @@ class StockService:
         plan = [(locations[req.variant_id], req, req.quantity) for req in requests]
         return Planned(self._rows(order_id, plan, expires_at), plan)
 
-    async def take(self, planned: Planned) -> None:
-        """Take the planned units off sale: one guarded UPDATE per stock row, in id order, or 409 naming the product.
+    async def take(self, planned: Planned, *, with_rows: Sequence[Base] = ()) -> None:
+        """Write the planned reservations (with the caller's `with_rows`) and take their units off sale: one guarded
+        UPDATE per stock row, in id order, or 409 naming the product.
 
         Called last, just before the commit, so each row stays locked for the commit's round trip only: under a
-        flash sale every buyer queues on one row for as long as the one ahead holds it.
+        flash sale every buyer queues on one row for as long as the one ahead holds it. One stock row (the usual
+        case) is updated in the same statement as the rows are written (on PostgreSQL).
         """
         wanted: dict[int, int] = {}
         first_request: dict[int, StockRequest] = {}
         for level_id, req, qty in planned.plan:
             wanted[level_id] = wanted.get(level_id, 0) + qty
             first_request.setdefault(level_id, req)
+        levels = sorted(wanted)
+        rows = [*planned.rows, *with_rows]
+        if len(levels) == 1:
+            guard = (_RESERVE_GUARDED, {"level_id": levels[0], "qty": wanted[levels[0]]})
+            lefts = [await insert_together(self.session, rows, guard=guard)]
+        else:
+            await insert_together(self.session, rows)
+            lefts = []
         deltas: dict[int, int] = {}
-        for level_id in sorted(wanted):
-            left = (await self._core(_RESERVE_GUARDED, {"level_id": level_id, "qty": wanted[level_id]})).scalar()
-            if left is None:  # sold (or reserved) since the caller's read
+        for n, level_id in enumerate(levels):
+            if n >= len(lefts):
+                lefts.append(
+                    (await self._core(_RESERVE_GUARDED, {"level_id": level_id, "qty": wanted[level_id]})).scalar()
+                )
+            if lefts[n] is None:  # sold (or reserved) since the caller's read
                 have = (await self._core(_FREE_AT, {"level_id": level_id})).scalar()
                 raise self.out_of_stock(first_request[level_id], int(have or 0))
-            if left <= 0:
+            if lefts[n] <= 0:
                 variant_id = first_request[level_id].variant_id
                 deltas[variant_id] = deltas.get(variant_id, 0) - wanted[level_id]
         await self._announce(deltas)

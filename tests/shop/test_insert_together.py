@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalog.models import StockLevel
 from shop import audit
 from shop.audit import AuditEntry
 from shop.inserts import Child, insert_together
@@ -166,3 +167,34 @@ async def test_a_changed_row_is_written_with_the_new_rows(session: AsyncSession)
     ).one()
     assert (stored.status, stored.paid_at) == (OrderStatus.PAID, stored.created_at)
     assert stored.updated_at >= before
+
+
+async def test_a_guarded_update_goes_with_the_rows_and_says_whether_it_held(session: AsyncSession) -> None:
+    # given a stock row with 3 units free, and a guarded UPDATE that takes units only while enough are free
+    catalogue = await factories.small_catalogue(session)
+    level_id = catalogue.product.stock.id
+    await session.execute(update(StockLevel).where(StockLevel.id == level_id).values(on_hand=3, reserved=0))
+    await session.commit()
+    take = (
+        update(StockLevel)
+        .where(StockLevel.id == bindparam("level_id"), StockLevel.on_hand - StockLevel.reserved >= bindparam("qty"))
+        .values(reserved=StockLevel.reserved + bindparam("qty"))
+        .returning(StockLevel.on_hand - StockLevel.reserved)
+    )
+
+    # when 2 are taken with a row, then 2 more with another row
+    first = await insert_together(
+        session,
+        [LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=1, order_id=9101)],
+        guard=(take, {"level_id": level_id, "qty": 2}),
+    )
+    second = await insert_together(
+        session,
+        [LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=2, order_id=9102)],
+        guard=(take, {"level_id": level_id, "qty": 2}),
+    )
+
+    # then the first held (1 left) and the second did not (None), and only the first's units are reserved
+    assert (first, second) == (1, None)
+    assert (await session.execute(select(StockLevel.reserved).where(StockLevel.id == level_id))).scalar_one() == 2
+    await session.rollback()
