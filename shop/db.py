@@ -64,7 +64,11 @@ def create_engine(settings: DatabaseSettings, *, null_pool: bool = False, sqlite
     elif null_pool or settings.pool == "null":
         kwargs["poolclass"] = NullPool
     else:
-        kwargs.update(pool_size=settings.pool_size, max_overflow=settings.max_overflow, pool_recycle=600)
+        # Last in, first out: the connections used a moment ago go out again, warm (their prepared statements, their
+        # server process's caches, inside the check window below); the others sit idle until a burst needs them.
+        kwargs.update(
+            pool_size=settings.pool_size, max_overflow=settings.max_overflow, pool_recycle=600, pool_use_lifo=True
+        )
     engine = create_async_engine(settings.url, **kwargs)
     if settings.is_sqlite:
         _configure_sqlite(engine, immediate=sqlite_immediate)
