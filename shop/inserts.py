@@ -1,11 +1,13 @@
-"""New append-only rows (ledger entries, audit entries, outbox events, idempotency records, stock reservations)
-written in one round trip.
+"""New rows written in one round trip: an order and its lines, stock reservations, ledger entries, audit entries,
+outbox events, idempotency records.
 
 The ORM's flush sends one INSERT per table, each a round trip and a pass through the unit of work. On a hot path
 (a payment writes rows into four tables) that is most of the transaction's cost. `insert_together` sends them as
-one statement on PostgreSQL: each table's INSERT is a data-modifying CTE of a single SELECT that returns the new ids.
-On SQLite (no data-modifying CTEs) it is one INSERT per row. Either way the rows are in the caller's
-transaction, which commits or rolls them back with everything else.
+one statement on PostgreSQL: each row's INSERT is a data-modifying CTE of a single SELECT that returns the new ids;
+a child row (an order line) takes its parent's new id there, and a persistent row's pending UPDATE (the paid order)
+and one guarded UPDATE (the checkout's stock row) can go in the same statement. On SQLite (no data-modifying CTEs)
+it is one INSERT per row. Either way the rows are in the caller's transaction, which commits or rolls them back
+with everything else.
 
 The rows are not added to the session: they must not be read back through it in the same transaction before the
 call (they are not autoflushed), and they come back detached, with their ids, so an outbox row's id can be marked
@@ -56,14 +58,19 @@ def _default(column: Column[Any]) -> Callable[[], Any] | None:
     return None
 
 
+def _columns(model: type[Base], *, without: str | None = None) -> list[Any]:
+    """The columns an INSERT of `model` writes: all but the id (and `without`)."""
+    return [
+        attr.columns[0]
+        for attr in inspect_model(model).column_attrs
+        if not attr.columns[0].primary_key and attr.key != without
+    ]
+
+
 @functools.cache
 def _written_columns(model: type[Base]) -> tuple[tuple[str, Callable[[], Any] | None], ...]:
     """The columns an INSERT of `model` writes (all but the id), each with its default."""
-    return tuple(
-        (attr.key, _default(attr.columns[0]))  # type: ignore[arg-type]
-        for attr in inspect_model(model).column_attrs
-        if not attr.columns[0].primary_key
-    )
+    return tuple((column.key, _default(column)) for column in _columns(model))
 
 
 def row_values(row: Base) -> dict[str, Any]:
@@ -86,14 +93,6 @@ class Child:
     row: Base
     parent: Base
     key: str
-
-
-def _columns(model: type[Base], *, without: str | None = None) -> list[Any]:
-    return [
-        attr.columns[0]
-        for attr in inspect_model(model).column_attrs
-        if not attr.columns[0].primary_key and attr.key != without
-    ]
 
 
 @functools.lru_cache(maxsize=_SHAPES_KEPT)
@@ -205,7 +204,7 @@ async def insert_together(
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
         guarded = (await connection.execute(guard[0], guard[1])).scalar() if guard is not None else None
-        await _one_by_one(connection, rows, plain, params, written)
+        await _one_by_one(connection, rows, plain, position, params, written)
         return guarded
     if guard is not None:
         params.update(guard[1])
@@ -232,6 +231,7 @@ async def _one_by_one(
     connection: AsyncConnection,
     rows: Sequence[Base | Child],
     plain: list[Base],
+    position: dict[int, int],
     params: dict[str, Any],
     written: list[dict[str, Any]],
 ) -> None:
@@ -239,7 +239,7 @@ async def _one_by_one(
     ids: list[int] = []
     for i, item in enumerate(rows):
         if isinstance(item, Child):
-            params[f"r{i}_{item.key}"] = ids[plain.index(item.parent)]
+            params[f"r{i}_{item.key}"] = ids[position[id(item.parent)]]
         ids.append(int((await connection.execute(_row_insert(type(plain[i]), i), params)).scalar_one()))
     _identify(rows, plain, ids, written)
 

@@ -38,10 +38,10 @@ from logistics.models import Shipment, ShipmentStatus
 from logistics.schemas import DeliveryQuote as LogisticsQuote
 from logistics.schemas import DeliveryRequest as LogisticsRequest
 from logistics.schemas import HomeAddress, HomeRequest, PickupRequest, QuoteLine
-from logistics.services.availability import NETWORK_STAMP_COLUMN, POINT_LOAD_COLUMN, snapshot_and_loads
+from logistics.services.availability import POINT_LOAD_COLUMN, snapshot_and_loads
 from logistics.services.delivery import LogisticsDelivery
 from logistics.services.shipments import ParcelPlan, create_shipments_for_orders
-from logistics.snapshot import held_snapshot, network_snapshot, snapshot_at_stamp
+from logistics.snapshot import STAMP_COLUMN, held_snapshot, network_snapshot, snapshot_at_stamp
 from shop import audit
 from shop.accounts.models import Role
 from shop.auth import Caller
@@ -292,7 +292,7 @@ class LogisticsQuoter:
 
     INPUT_REFUSALS = frozenset({"unknown_point", "address_invalid"})
     # Read with the checkout's lines: the quote then needs no round trip of its own while the network copy is current.
-    read_with_lines = (NETWORK_STAMP_COLUMN.label(_STAMP), POINT_LOAD_COLUMN.label(_LOAD))
+    read_with_lines = (STAMP_COLUMN.label(_STAMP), POINT_LOAD_COLUMN.label(_LOAD))
 
     def __init__(self, fallback: checkout_delivery.DeliveryQuoter) -> None:
         self.fallback = fallback

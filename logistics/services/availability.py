@@ -90,10 +90,11 @@ async def load_network(session: AsyncSession) -> Network:
     return network_of(await network_snapshot(session))
 
 
+_OPEN = Shipment.status.in_(OPEN_STATUSES)
 # Built once: constructing a statement (operators, coercions, its cache key) cost more CPU than running it.
 _OPEN_PARCELS = (
     select(Shipment.pickup_point_id, func.count().label("parcels"))
-    .where(Shipment.pickup_point_id.in_(bindparam("point_ids", expanding=True)), Shipment.status.in_(OPEN_STATUSES))
+    .where(Shipment.pickup_point_id.in_(bindparam("point_ids", expanding=True)), _OPEN)
     .group_by(Shipment.pickup_point_id)
 )
 
@@ -108,13 +109,10 @@ _STAMP_AND_OPEN_PARCELS = (
 )
 
 
-# For a caller's own read (the checkout's read of its lines): the network's stamp and a pickup point's load, bound by
-# `pickup_point_id`, as columns; `snapshot_and_loads` is the same read on its own.
-NETWORK_STAMP_COLUMN = select(NetworkStamp.stamp).where(NetworkStamp.id == STAMP_ROW).scalar_subquery()
+# For a caller's own read (the checkout's read of its lines): a pickup point's load, bound by `pickup_point_id`, as a
+# column (with `logistics.snapshot.STAMP_COLUMN`); `snapshot_and_loads` is the same read on its own.
 POINT_LOAD_COLUMN = (
-    select(func.count())
-    .where(Shipment.pickup_point_id == bindparam("pickup_point_id"), Shipment.status.in_(OPEN_STATUSES))
-    .scalar_subquery()
+    select(func.count()).where(Shipment.pickup_point_id == bindparam("pickup_point_id"), _OPEN).scalar_subquery()
 )
 
 

@@ -137,25 +137,32 @@ class StockService:
             first_request.setdefault(level_id, req)
         levels = sorted(wanted)
         rows = [*planned.rows, *with_rows]
+        lefts: dict[int, int] = {}
         if len(levels) == 1:
             guard = (_RESERVE_GUARDED, {"level_id": levels[0], "qty": wanted[levels[0]]})
-            lefts = [await insert_together(self.session, rows, guard=guard)]
+            left = await insert_together(self.session, rows, guard=guard)
+            lefts[levels[0]] = await self._or_refuse(left, levels[0], first_request[levels[0]])
         else:
             await insert_together(self.session, rows)
-            lefts = []
+            for level_id in levels:
+                lefts[level_id] = await self._take_units(level_id, wanted[level_id], first_request[level_id])
         deltas: dict[int, int] = {}
-        for n, level_id in enumerate(levels):
-            if n >= len(lefts):
-                lefts.append(
-                    (await self._core(_RESERVE_GUARDED, {"level_id": level_id, "qty": wanted[level_id]})).scalar()
-                )
-            if lefts[n] is None:  # sold (or reserved) since the caller's read
-                have = (await self._core(_FREE_AT, {"level_id": level_id})).scalar()
-                raise self.out_of_stock(first_request[level_id], int(have or 0))
-            if lefts[n] <= 0:
+        for level_id, left in lefts.items():
+            if left <= 0:
                 variant_id = first_request[level_id].variant_id
                 deltas[variant_id] = deltas.get(variant_id, 0) - wanted[level_id]
         await self._announce(deltas)
+
+    async def _take_units(self, level_id: int, qty: int, req: StockRequest) -> int:
+        """One guarded UPDATE: the units left free on the row, or 409 naming the product when too few were."""
+        left = (await self._core(_RESERVE_GUARDED, {"level_id": level_id, "qty": qty})).scalar()
+        return await self._or_refuse(left, level_id, req)
+
+    async def _or_refuse(self, left: int | None, level_id: int, req: StockRequest) -> int:
+        if left is None:  # sold (or reserved) since the caller's unlocked read
+            have = (await self._core(_FREE_AT, {"level_id": level_id})).scalar()
+            raise self.out_of_stock(req, int(have or 0))
+        return left
 
     async def reserve(
         self,
@@ -248,10 +255,7 @@ class StockService:
             first_request.setdefault(req.variant_id, req)
         for variant_id in sorted(wanted, key=lambda v: level_of[v]):
             qty, level_id = wanted[variant_id], level_of[variant_id]
-            left = (await self._core(_RESERVE_GUARDED, {"level_id": level_id, "qty": qty})).scalar()
-            if left is None:  # someone took the units between the read above and this UPDATE
-                have = (await self._core(_FREE_AT, {"level_id": level_id})).scalar()
-                raise self.out_of_stock(first_request[variant_id], int(have or 0))
+            left = await self._take_units(level_id, qty, first_request[variant_id])
             emptied = emptied or left <= 0
         return [(level_of[req.variant_id], req, req.quantity) for req in requests], emptied
 
