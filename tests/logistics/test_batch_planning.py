@@ -103,3 +103,65 @@ async def test_planning_again_plans_nothing_twice(session: AsyncSession) -> None
     assert [s.id for s in again.shipments[302]] == [s.id for s in planned.shipments[302]]
     assert await _count(session, Shipment) == 2
     assert await _count(session, ShipmentEvent) == 2
+
+
+async def _written(session: AsyncSession, shipment_id: int) -> tuple[object, ...]:
+    """A shipment's rows as written, without ids: the parcel, its legs in order, its events."""
+    parcel = (
+        await session.execute(
+            select(
+                Shipment.order_id,
+                Shipment.workshop_id,
+                Shipment.status,
+                Shipment.mode,
+                Shipment.origin_hub_id,
+                Shipment.pickup_point_id,
+                Shipment.weight_g,
+                Shipment.ready_date,
+                Shipment.recipient_name,
+            ).where(Shipment.id == shipment_id)
+        )
+    ).one()
+    legs = (
+        await session.execute(
+            select(ShipmentLeg.seq, ShipmentLeg.route_id, ShipmentLeg.status, ShipmentLeg.available_min)
+            .where(ShipmentLeg.shipment_id == shipment_id)
+            .order_by(ShipmentLeg.seq)
+        )
+    ).all()
+    events = (
+        await session.execute(
+            select(ShipmentEvent.kind, ShipmentEvent.node_id, ShipmentEvent.at).where(
+                ShipmentEvent.shipment_id == shipment_id
+            )
+        )
+    ).all()
+    return (tuple(parcel)[1:], [tuple(leg) for leg in legs], [tuple(event) for event in events])
+
+
+async def test_one_parcel_alone_is_written_as_a_batch_writes_it(session: AsyncSession) -> None:
+    # given one order planned alone (its shipment, legs and event written in one statement on PostgreSQL) and the
+    # same parcel for another order planned in a batch with a second order (the flush path)
+    net = await build_net(session)
+    now = at("2026-11-26", "05:00")
+    point = PickupRequest(net.point.id, recipient="王阿姨", phone="13800000000")
+
+    # when both are planned
+    (alone,) = await create_shipments_for_order(session, 401, [line(net.far_workshop, qty=2)], point, now=now)
+    batch = await create_shipments_for_orders(
+        session,
+        [ParcelPlan(402, [line(net.far_workshop, qty=2)], point), ParcelPlan(403, [line(net.workshop)], point)],
+        now=now,
+    )
+
+    # then the lone parcel is in the session with its id and the same rows as the batch's: three legs from the far
+    # hub, the first available at the hand-over, and one "created" event at that hub
+    assert await session.get(Shipment, alone.id) is alone
+    written = await _written(session, alone.id)
+    assert written == await _written(session, batch.shipments[402][0].id)
+    parcel, legs, events = written
+    assert parcel[:6] == (net.far_workshop.id, "created", "pickup", net.other_hub.id, net.point.id, 1000)
+    assert parcel[7] == "王阿姨"
+    assert [seq for seq, *_ in legs] == [0, 1, 2]
+    assert legs[0][3] is not None and [leg[3] for leg in legs[1:]] == [None, None]
+    assert [(kind, node) for kind, node, _ in events] == [("created", net.other_hub.id)]
