@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from shop import driver
 from shop.db import Base
 
 
@@ -217,7 +218,7 @@ async def insert_together(
         params[f"u{j}__id"] = row.id  # type: ignore[attr-defined]
         params.update({f"u{j}_{key}": value for key, value in values.items()})
     shape = (tuple(new_shape), tuple(changed_shape), guard[0] if guard is not None else None)
-    found = {int(i): value for i, value in await connection.execute(_together(shape), params)}
+    found = {int(i): value for i, value in await driver.fetch(connection, _together(shape), params)}
     if any(-1 - j not in found for j in range(len(changed))):
         raise RuntimeError("a changed row was not found to update")
     for row, values in zip(changed, changes, strict=True):

@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, Result, bindparam, distinct, func, select, update
+from sqlalchemy import Executable, bindparam, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import ProductVariant, StockLevel
+from shop import driver
 from shop.db import Base
 from shop.errors import Conflict
 from shop.inserts import insert_together
@@ -102,10 +103,15 @@ class StockService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def _core(self, statement: Executable, params: dict[str, Any]) -> Result[Any]:
-        """A prebuilt Core statement on the session's connection, in its transaction: these touch no ORM objects, so
-        the session's execution layer (a third of a statement's client-side cost) is skipped."""
-        return await (await self.session.connection()).execute(statement, params)
+    async def _core(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+        """A prebuilt Core statement's rows, in the session's transaction: these touch no ORM objects, so the
+        session's execution layer is skipped (and on PostgreSQL SQLAlchemy's too: `shop.driver`)."""
+        return await driver.fetch(await self.session.connection(), statement, params)
+
+    async def _value(self, statement: Executable, params: dict[str, Any]) -> Any:
+        """The first column of the statement's first row; None when it returns no row."""
+        rows = await self._core(statement, params)
+        return rows[0][0] if rows else None
 
     def plan_in_place(
         self,
@@ -155,12 +161,12 @@ class StockService:
 
     async def _take_units(self, level_id: int, qty: int, req: StockRequest) -> int:
         """One guarded UPDATE: the units left free on the row, or 409 naming the product when too few were."""
-        left = (await self._core(_RESERVE_GUARDED, {"level_id": level_id, "qty": qty})).scalar()
+        left = await self._value(_RESERVE_GUARDED, {"level_id": level_id, "qty": qty})
         return await self._or_refuse(left, level_id, req)
 
     async def _or_refuse(self, left: int | None, level_id: int, req: StockRequest) -> int:
         if left is None:  # sold (or reserved) since the caller's unlocked read
-            have = (await self._core(_FREE_AT, {"level_id": level_id})).scalar()
+            have = await self._value(_FREE_AT, {"level_id": level_id})
             raise self.out_of_stock(req, int(have or 0))
         return left
 
@@ -185,7 +191,7 @@ class StockService:
         # many late buyers are told without queueing behind the lock holders (units only come back by release or
         # refund; a buyer refused in that instant was refused truthfully), and it shows where the units are.
         # The guarded UPDATEs below are the checks that count.
-        levels = (await self._core(_FREE_LEVELS, {"variant_ids": variant_ids})).all()
+        levels = await self._core(_FREE_LEVELS, {"variant_ids": variant_ids})
         unlocked: dict[int, int] = {}
         level_ids: dict[int, list[int]] = {}
         for level_id, variant_id, free in levels:
@@ -315,7 +321,7 @@ class StockService:
 
         The order row is locked by the caller, so its reservations change under one owner.
         """
-        rows = (await self._core(_SETTLE, {"for_order": order_id, "new_state": state})).all()
+        rows = await self._core(_SETTLE, {"for_order": order_id, "new_state": state})
         by_level: dict[int, tuple[int, int]] = {}
         for level_id, variant_id, quantity in rows:
             by_level[level_id] = (variant_id, by_level.get(level_id, (variant_id, 0))[1] + quantity)
@@ -338,9 +344,9 @@ class StockService:
     async def commit(self, order_id: int) -> int:
         """Payment arrived: the held units leave the shelf (on_hand and reserved both go down)."""
         if self.session.get_bind().dialect.name == "postgresql":
-            rows = (await self._core(_COMMIT_AT_ONCE, {"for_order": order_id})).all()
-            if not rows or rows[0].taken_off:
-                return sum(row.quantity for row in rows)
+            rows = await self._core(_COMMIT_AT_ONCE, {"for_order": order_id})
+            if not rows or rows[0][3]:  # taken off its one shelf in the same statement
+                return sum(quantity for _level, _variant, quantity, _taken_off in rows)
             settled: dict[int, tuple[int, int]] = {}
             for level_id, variant_id, quantity, _taken_off in rows:
                 settled[level_id] = (variant_id, settled.get(level_id, (variant_id, 0))[1] + quantity)
