@@ -609,15 +609,51 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
     }
 
 
+_UNSHIPPED = """
+    SELECT count(*) FROM shop_order o
+    WHERE o.status = 'paid' AND NOT EXISTS (SELECT 1 FROM logistics_shipment s WHERE s.order_id = o.id)
+"""
+
+
+async def unshipped(settle_within: float = 15.0) -> int:
+    """Paid orders the hand-over has not planned a shipment for, once it has had time to catch up: 0 unless a
+    hand-over failed (it logs and leaves the order to the relay job, so a run could otherwise look fine)."""
+    conn = await asyncpg.connect(f"{PG_SERVER}/{DB_NAME}")
+    try:
+        deadline = time.monotonic() + settle_within
+        while (left := int(await conn.fetchval(_UNSHIPPED))) and time.monotonic() < deadline:  # noqa: ASYNC110 - polls the database
+            await asyncio.sleep(0.5)
+        return left
+    finally:
+        await conn.close()
+
+
+def cpu_calibration_ms() -> float:
+    """Milliseconds for a fixed pure-Python loop (best of five): how fast this machine's CPU is right now, so runs on
+    different days (this VM's speed varies) can be compared."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     data = await seed(args.flash_buyers)
     if args.count_statements:
-        return {"statements": await count_statements(data, args.count_statements, args.show_statements)}
+        counted = await count_statements(data, args.count_statements, args.show_statements)
+        return {"statements": {**counted, "unshipped": await unshipped()}}
     base = f"http://127.0.0.1:{args.port}"
     server = start_server(args.port, args.workers, args.server)
     try:
         await wait_ready(base)
+        calibration = cpu_calibration_ms()
         steady = await sustained(base, data, args.duration, args.concurrency, server.pid)
+        steady["unshipped"] = await unshipped()
+        steady["cpu_calibration_ms"] = calibration
         flash = await flash_sale(base, data, args.flash_units, args.flash_in_flight) if args.flash_buyers else {}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -663,6 +699,8 @@ def main() -> None:
         ("checkout call p50 / p99 (ms)", f"{s['checkout_p50_ms']} / {s['checkout_p99_ms']}", ""),
         ("payment call p50 / p99 (ms)", f"{s['payment_p50_ms']} / {s['payment_p99_ms']}", ""),
         ("errors", f"{s['errors']}", "0"),
+        ("paid orders left without a shipment", f"{s['unshipped']}", "0"),
+        ("CPU calibration: 1M-step Python loop (ms)", f"{s['cpu_calibration_ms']}", ""),
         (f"flash sale: {f['buyers']} buyers, {f['units']} units → paid units", f"{f['paid_units']}", "= units"),
         ("flash sale: oversold", f"{f['oversold']}", "0"),
         ("flash sale: refused (409) / other", f"{f['refused_409']} / {f['other_status']}", ""),

@@ -16,9 +16,9 @@ Everything else keeps SQLAlchemy's behaviour:
   for a unique violation, and so on);
 - observability: `before_cursor_execute` listeners (statement counts in tests and the bench) see the statement,
   with no cursor and no execution context;
-- other databases (SQLite), other drivers, and statements with expanding or post-compiled parameters (`IN` lists)
-  or with column defaults SQLAlchemy computes per call (`created_at` left out of an INSERT, an `onupdate`) run
-  through SQLAlchemy as usual.
+- an `IN` list (an expanding parameter) is expanded by SQLAlchemy (`construct_expanded_state`) once per length;
+- other databases (SQLite), other drivers, and statements with literal-rendered parameters or with column defaults
+  SQLAlchemy computes per call (`created_at` left out of an INSERT, an `onupdate`) run through SQLAlchemy as usual.
 
 The rows come back as the driver gives them (no result processing: an enum column is its stored string).
 
@@ -43,48 +43,67 @@ _PLANS_KEPT = 256  # statements are module constants or cached per shape: a few 
 class _Plan:
     statement: Executable  # held so its id is not reused while the plan is kept
     sql: str
-    # per positional parameter: its key in the caller's dict, SQLAlchemy's bind processor, the value when not given
-    binds: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]
+    # per positional parameter: its key in the caller's dict, its index in that list for an expanded IN list (-1 for
+    # a single value), SQLAlchemy's bind processor, and the value when the caller gives none (a literal, or a
+    # constant IN list)
+    binds: tuple[tuple[str, int, Callable[[Any], Any] | None, Any], ...]
 
 
-_plans: dict[int, _Plan | None] = {}
+_compiled: dict[int, tuple[Executable, Any]] = {}
+_plans: dict[tuple[int, tuple[int, ...]], _Plan | None] = {}
 
 
-def _plan(statement: Executable, connection: AsyncConnection) -> _Plan | None:
-    """The statement compiled once for the connection's dialect; None when it needs SQLAlchemy each time."""
-    key = id(statement)
-    if key in _plans:
-        plan = _plans[key]
-        if plan is None or plan.statement is statement:
-            return plan
+def _compile(statement: Executable, connection: AsyncConnection) -> Any:
+    """The statement compiled for the connection's dialect, once; None when it needs SQLAlchemy on each call."""
+    held = _compiled.get(id(statement))
+    if held is not None and held[0] is statement:
+        return held[1]
     compiled: Any = statement.compile(dialect=connection.dialect)  # type: ignore[attr-defined]
-    plan = None
     computed_here = compiled.insert_prefetch or compiled.update_prefetch  # Python-side column defaults, per call
-    if not (computed_here or compiled.post_compile_params or compiled.literal_execute_params) and compiled.positiontup:
-        processors = compiled._bind_processors
-        binds = []
-        for name in compiled.positiontup:
-            bind = compiled.binds[name]
-            if bind.expanding or bind.callable is not None:
-                break
-            binds.append((bind.key, processors.get(name), bind.value))
-        else:
-            plan = _Plan(statement, compiled.string, tuple(binds))
-    if len(_plans) >= _PLANS_KEPT:
+    late = compiled.post_compile_params
+    if computed_here or compiled.literal_execute_params or any(not b.expanding or b.type._is_tuple_type for b in late):
+        compiled = None
+    if len(_compiled) >= _PLANS_KEPT:
+        _compiled.clear()
         _plans.clear()
+    _compiled[id(statement)] = (statement, compiled)
+    return compiled
+
+
+def _plan(statement: Executable, connection: AsyncConnection, params: dict[str, Any]) -> _Plan | None:
+    """The statement's SQL and parameter order, for these lengths of its IN lists."""
+    compiled = _compile(statement, connection)
+    if compiled is None:
+        return None
+    lists = sorted(compiled.post_compile_params, key=lambda bind: bind.key)  # a constant list's value is its own
+    key = (id(statement), tuple(len(params.get(bind.key, bind.value)) for bind in lists))
+    if key in _plans:
+        return _plans[key]
+    # SQLAlchemy's own expansion of the IN lists (a no-op without them), once per set of lengths
+    expanded = compiled.construct_expanded_state(params, escape_names=False)
+    origin = {name: (name, -1) for name in compiled.binds}  # positional name → (bind's name, index in its list)
+    for name, expanded_names in expanded.parameter_expansion.items():
+        origin.update({each: (name, i) for i, each in enumerate(expanded_names)})
+    binds = []
+    for name in expanded.positiontup or ():
+        bind_name, index = origin[name]
+        bind = compiled.binds[bind_name]
+        processors = compiled._bind_processors if index < 0 else expanded.processors  # the latter: expanded only
+        binds.append((bind.key, index, processors.get(name), bind.value))
+    plan = _Plan(statement, expanded.statement, tuple(binds))
     _plans[key] = plan
     return plan
 
 
 async def fetch(connection: AsyncConnection, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
     """The statement's rows (each a sequence of column values; none for a statement that returns nothing)."""
-    plan = _plan(statement, connection) if connection.dialect.driver == "asyncpg" else None
+    plan = _plan(statement, connection, params) if connection.dialect.driver == "asyncpg" else None
     if plan is None:
         result = await connection.execute(statement, params)
         return result.all() if result.returns_rows else ()
     args = []
-    for key, process, constant in plan.binds:
-        value = params.get(key, constant)
+    for key, index, process, constant in plan.binds:
+        value = params.get(key, constant) if index < 0 else params.get(key, constant)[index]
         args.append(process(value) if process is not None else value)
     sync_connection = connection.sync_connection
     assert sync_connection is not None  # an AsyncConnection in use always has one

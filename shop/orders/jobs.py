@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shop import driver
 from shop.db import utcnow
 from shop.jobs import JobContext, PeriodicJob
 from shop.orders import events
@@ -40,7 +41,7 @@ def processed_marker(session_factory: async_sessionmaker[AsyncSession]) -> Calla
             if session.get_bind().dialect.name == "postgresql":
                 # One statement is its own transaction: without BEGIN and COMMIT it is one round trip, not three.
                 conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-                await conn.execute(_MARK_PROCESSED, {"ids": outbox_ids, "at": utcnow()})
+                await driver.fetch(conn, _MARK_PROCESSED, {"ids": outbox_ids, "at": utcnow()})
                 return
             await session.execute(_MARK_PROCESSED, {"ids": outbox_ids, "at": utcnow()})
             await session.commit()

@@ -49,7 +49,10 @@ _NEW_RECORD_DEFAULT_TIME = insert(IdempotencyRecord).values(
     scope="user:1", key=bindparam("key"), request_hash="h", status_code=201, response={}
 )
 _AT = dt.datetime(2026, 11, 24, 8, 30, tzinfo=dt.UTC)
-_AMOUNTS_OF = select(LedgerEntry.amount_fen).where(LedgerEntry.order_id.in_(bindparam("ids", expanding=True)))
+_AMOUNTS_OF = select(LedgerEntry.amount_fen).where(
+    LedgerEntry.order_id.in_(bindparam("ids", expanding=True)),
+    LedgerEntry.kind.in_([LedgerKind.SHIPPING, LedgerKind.SERVICE_FEE]),  # a constant list of enum members
+)
 _RAISE = update(LedgerEntry).where(LedgerEntry.order_id == bindparam("for_order")).values(amount_fen=0)
 
 
@@ -136,23 +139,36 @@ async def test_a_unique_violation_is_sqlalchemys_integrity_error_and_nothing_sta
     assert await session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
 
 
-async def test_expanding_parameters_and_rowless_statements_go_through_sqlalchemy(session: AsyncSession) -> None:
-    # given three ledger rows of two orders
+async def test_in_lists_of_any_length_and_rowless_statements(session: AsyncSession) -> None:
+    # given three shipping rows of two orders and a revenue row
     at = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
     connection = await session.connection()
     for order_id, amount in ((3, 10), (3, 20), (4, 40)):
         await driver.fetch(
             connection, _NEW_LEDGER, {"kind": LedgerKind.SHIPPING, "amount": amount, "at": at, "for_order": order_id}
         )
+    await driver.fetch(  # a kind the reads leave out
+        connection, _NEW_LEDGER, {"kind": LedgerKind.WORKSHOP_REVENUE, "amount": 1000, "at": at, "for_order": 3}
+    )
+    seen = _listen(session)
 
-    # when an IN list is read and an UPDATE without RETURNING runs
-    amounts = await driver.fetch(connection, _AMOUNTS_OF, {"ids": [3, 4]})
-    none = await driver.fetch(connection, _RAISE, {"for_order": 4})
+    # when IN lists of two, one, two again and no orders are read, and an UPDATE without RETURNING runs
+    both = await driver.fetch(connection, _AMOUNTS_OF, {"ids": [3, 4]})
+    one = await driver.fetch(connection, _AMOUNTS_OF, {"ids": [4]})
+    again = await driver.fetch(connection, _AMOUNTS_OF, {"ids": [4, 3]})
+    none = await driver.fetch(connection, _AMOUNTS_OF, {"ids": []})
+    updated = await driver.fetch(connection, _RAISE, {"for_order": 4})
 
-    # then both answer as SQLAlchemy does
-    assert sorted(row[0] for row in amounts) == [10, 20, 40]
-    assert list(none) == []
-    assert await session.scalar(select(func.sum(LedgerEntry.amount_fen))) == 30
+    # then each answers for its own list, the UPDATE returns no row and changed its row
+    assert sorted(row[0] for row in both) == [10, 20, 40]
+    assert [row[0] for row in one] == [40]
+    assert sorted(row[0] for row in again) == [10, 20, 40]
+    assert (list(none), list(updated)) == ([], [])
+    assert await session.scalar(select(func.sum(LedgerEntry.amount_fen))) == 1030
+    # and on PostgreSQL they all went straight to asyncpg, one statement text per list length
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    assert [direct for *_, direct in seen[:5]] == [postgresql] * 5
+    assert seen[0][0] == seen[2][0] != seen[1][0]
 
 
 async def test_a_column_default_computed_per_call_goes_through_sqlalchemy(session: AsyncSession) -> None:
