@@ -5,7 +5,7 @@ A paid checkout sends a handful of statements each carrying dozens of parameters
 reservations, the ledger split, the shipment with its legs: `shop.inserts`). SQLAlchemy's execution layer prepares
 every parameter through its compiled form on each call and wraps the driver in a cursor adapter and a greenlet
 switch; on these statements that cost more client CPU than the driver and the round trip together (A/B under the
-checkout bench: +9 to +18 % paid checkouts per second). So a statement is compiled once for the connection's dialect,
+checkout bench: +6 to +18 % paid checkouts per second). So a statement is compiled once for the connection's dialect,
 its parameters are put in order with SQLAlchemy's own bind processors (enums, JSON, dates), and it goes to
 `asyncpg.Connection.fetch`, which keeps it prepared.
 
@@ -13,7 +13,7 @@ Everything else keeps SQLAlchemy's behaviour:
 - the transaction: the statement runs in the one the session has begun, started on the driver first if SQLAlchemy
   has not yet sent its BEGIN (it does so lazily), so commit and rollback cover it;
 - errors: a driver error becomes the SQLAlchemy exception the same statement would have raised (`IntegrityError`
-  for a unique violation, and so on);
+  for a unique violation, and so on), and a lost connection is invalidated as SQLAlchemy would;
 - observability: `before_cursor_execute` listeners (statement counts in tests and the bench) see the statement,
   with no cursor and no execution context;
 - an `IN` list (an expanding parameter) is expanded by SQLAlchemy (`construct_expanded_state`) once per length;
@@ -22,8 +22,10 @@ Everything else keeps SQLAlchemy's behaviour:
 
 The rows come back as the driver gives them (no result processing: an enum column is its stored string).
 
-This leans on two private attributes of SQLAlchemy's asyncpg adapter (`_started`, `_start_transaction`) and the
-compiled statement's bind processors; tests on PostgreSQL pin the behaviour (`tests/shop/test_driver.py`).
+This leans on private parts of SQLAlchemy's asyncpg adapter (`_started`, `_start_transaction`, `_execute_mutex`,
+`_connection`, `_handle_exception`) and of the compiled statement (`_bind_processors`), so SQLAlchemy stays below
+2.1 (pyproject.toml); tests on PostgreSQL pin the behaviour (`tests/shop/test_driver.py`, and
+`tests/faults/test_database_drops.py` for a connection lost mid-statement: a 503, then a clean retry).
 """
 
 from __future__ import annotations
@@ -124,10 +126,18 @@ async def fetch(connection: AsyncConnection, statement: Executable, params: dict
 
 def _reraise(connection: AsyncConnection, sql: str, args: list[Any], adapted: Any, error: Exception) -> None:
     """The driver's error as SQLAlchemy raises it: the adapter maps it to a DB-API error, then to its
-    `sqlalchemy.exc` class."""
+    `sqlalchemy.exc` class; a lost connection is invalidated, as SQLAlchemy does, so the pool discards it and the
+    error says so (`connection_invalidated`: the shop answers 503, not 500)."""
     try:
         adapted._handle_exception(error)
     except Exception as dbapi_error:
         dialect = connection.dialect
-        raise DBAPIError.instance(sql, tuple(args), dbapi_error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+        lost = isinstance(dbapi_error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(dbapi_error, adapted, None)
+        wrapped = DBAPIError.instance(
+            sql, tuple(args), dbapi_error, dialect.loaded_dbapi.Error, dialect=dialect, connection_invalidated=lost
+        )
+        sync_connection = connection.sync_connection
+        if lost and sync_connection is not None and not sync_connection.invalidated:
+            sync_connection.invalidate(dbapi_error)
+        raise wrapped from error
     raise error

@@ -27,7 +27,6 @@ import structlog
 from litestar import Litestar
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import raiseload
 
 from catalog.models import Product, ProductVariant, Region, RegionLevel, Workshop
 from livestream.services import attribution as live_attribution
@@ -39,10 +38,10 @@ from logistics.schemas import DeliveryQuote as LogisticsQuote
 from logistics.schemas import DeliveryRequest as LogisticsRequest
 from logistics.schemas import HomeAddress, HomeRequest, PickupRequest, QuoteLine
 from logistics.services.availability import POINT_LOAD_COLUMN, snapshot_and_loads
-from logistics.services.delivery import LogisticsDelivery
+from logistics.services.delivery import WORKSHOP_ROUTE_COLUMNS, LogisticsDelivery, WorkshopRoute, hold_workshops
 from logistics.services.shipments import ParcelPlan, create_shipments_for_orders
 from logistics.snapshot import STAMP_COLUMN, held_snapshot, network_snapshot, snapshot_at_stamp
-from shop import audit
+from shop import audit, driver
 from shop.accounts.models import Role
 from shop.auth import Caller
 from shop.cart import attribution as cart_attribution
@@ -207,23 +206,24 @@ def _pickup_point(event: events.OrderEvent) -> int | None:
 
 
 _PARCEL_CATALOGUE = (  # built once: building a statement cost more CPU than running it
-    select(ProductVariant.id, ProductVariant.weight_g, Product.shelf_life_days, Workshop)
+    select(ProductVariant.id, ProductVariant.weight_g, Product.shelf_life_days, *WORKSHOP_ROUTE_COLUMNS)
     .join(Product, Product.id == ProductVariant.product_id)
     .join(Workshop, Workshop.id == Product.workshop_id)
     .where(ProductVariant.id.in_(bindparam("variant_ids", expanding=True)))
-    .options(raiseload(Workshop.stewards), raiseload(Workshop.ratings))
 )
 
 
 async def _parcels(session: AsyncSession, lines: list[tuple[int, int, int, int]]) -> list[QuoteLine]:
     """(variant, product, workshop, quantity) lines as logistics parcels, weight and shelf life from the catalogue.
 
-    The variants' workshops come in the same query and are kept in the session (`session.info`), so routing, which
-    needs their counties, finds them in the identity map instead of reading them again.
+    The variants' workshops (county and name, for routing) come in the same read and are held for the plan, which
+    then does not read them again.
     """
-    found = (await session.execute(_PARCEL_CATALOGUE, {"variant_ids": [line[0] for line in lines]})).all()
-    session.info["integration.workshops"] = [row.Workshop for row in found]
-    catalogue = {row.id: (row.weight_g, row.shelf_life_days) for row in found}
+    found = await driver.fetch(
+        await session.connection(), _PARCEL_CATALOGUE, {"variant_ids": [line[0] for line in lines]}
+    )
+    hold_workshops(session, [WorkshopRoute(int(w), name, int(county)) for _v, _g, _s, w, name, county in found])
+    catalogue = {int(row[0]): (int(row[1]), row[2]) for row in found}
     return [
         QuoteLine(
             product_id=product_id,
@@ -327,6 +327,13 @@ class LogisticsQuoter:
             )
             for ln in lines
         ]
+        # the workshops as the checkout read them with its lines: the quote does not read them again
+        routes = [
+            WorkshopRoute(ln.workshop_id, ln.workshop_name, ln.workshop_county_id)
+            for ln in lines
+            if ln.workshop_county_id is not None
+        ]
+        hold_workshops(session, routes)
         if request.method == "pickup":
             if request.pickup_point_id is None:
                 raise InvalidInput("Choose a pickup point.", field="delivery.pickup_point_id")

@@ -9,14 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import raiseload
-from sqlalchemy.orm.util import identity_key
 
 from catalog.models import Region, RegionLevel, Workshop
 from logistics.config import get_logistics_settings, local, utc_now
@@ -33,6 +31,7 @@ from logistics.schemas import (
 )
 from logistics.services.availability import Network, load_network, network_of, open_parcels, transit_days
 from logistics.snapshot import NodeView, network_snapshot
+from shop import driver
 from shop.errors import InvalidInput, NotFound
 
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -107,27 +106,55 @@ async def validate_address(session: AsyncSession, address: HomeAddress) -> HomeA
     return HomeAddress(address.county_id, address.township_id, address.village_id, street, recipient, phone)
 
 
+@dataclass(frozen=True, slots=True)
+class WorkshopRoute:
+    """What routing needs of a workshop (工坊): its county, whose hub its parcels leave from, and its name."""
+
+    id: int
+    name: str
+    county_id: int
+
+
+# The columns of a `WorkshopRoute`, for a caller's own read that already joins the workshop (the checkout's lines,
+# the hand-over's catalogue read), which then `hold_workshops` them for the quote.
+WORKSHOP_ROUTE_COLUMNS = (
+    Workshop.id.label("route_workshop_id"),
+    Workshop.name.label("route_workshop_name"),
+    Workshop.county_id.label("route_county_id"),
+)
+_HELD = "logistics.workshops"
+_WORKSHOP_ROUTES = select(Workshop.id, Workshop.name, Workshop.county_id).where(
+    Workshop.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def hold_workshops(session: AsyncSession, routes: Iterable[WorkshopRoute]) -> None:
+    """Keep workshops just read in this transaction, so the quote or plan that follows does not read them again (a
+    checkout quotes twice, a payment quotes and plans)."""
+    transaction = session.sync_session.get_transaction()
+    held = session.info.get(_HELD)
+    if held is None or held[0] is not transaction:
+        kept: dict[int, WorkshopRoute] = {}
+        held = session.info[_HELD] = (transaction, kept)
+    held[1].update({route.id: route for route in routes})
+
+
 class LogisticsDelivery:
     """Quotes for checkout. Pure reads: no commit, no lock (create_shipments re-checks under its own write)."""
 
     @staticmethod
-    async def workshops(session: AsyncSession, lines: Sequence[ParcelLine]) -> dict[int, Workshop]:
+    async def workshops(session: AsyncSession, lines: Sequence[ParcelLine]) -> dict[int, WorkshopRoute]:
         ids = {line.workshop_id for line in lines}
-        found: dict[int, Workshop] = {}
-        for workshop_id in ids:
-            # A payment quotes and then plans shipments in one transaction: reuse what the session already holds.
-            held = session.sync_session.identity_map.get(identity_key(Workshop, workshop_id))
-            if isinstance(held, Workshop) and not inspect(held).expired_attributes:
-                found[workshop_id] = held
+        held = session.info.get(_HELD)
+        known: dict[int, WorkshopRoute] = {}
+        if held is not None and held[0] is session.sync_session.get_transaction():
+            known = held[1]
+        found = {workshop_id: known[workshop_id] for workshop_id in ids if workshop_id in known}
         if len(found) < len(ids):
-            # Routing needs the county and name only: skip the stewards and ratings the model loads by default (two
-            # queries on every checkout and payment); raiseload makes any later use of them here fail loudly.
-            query = (
-                select(Workshop)
-                .where(Workshop.id.in_(ids - found.keys()))
-                .options(raiseload(Workshop.stewards), raiseload(Workshop.ratings))
-            )
-            found.update({w.id: w for w in await session.scalars(query)})
+            rows = await driver.fetch(await session.connection(), _WORKSHOP_ROUTES, {"ids": sorted(ids - found.keys())})
+            routes = [WorkshopRoute(int(i), name, int(county)) for i, name, county in rows]
+            hold_workshops(session, routes)
+            found.update({route.id: route for route in routes})
         missing = sorted(ids - found.keys())
         if missing:
             raise InvalidInput(f"Workshop {missing[0]} does not exist.", field="lines")
@@ -137,7 +164,7 @@ class LogisticsDelivery:
     def evaluate(
         net: Network,
         point: NodeView | LogisticsNode,
-        workshops: dict[int, Workshop],
+        workshops: Mapping[int, WorkshopRoute],
         grouped: dict[int, list[ParcelLine]],
         load: int,
         now: dt.datetime,
@@ -248,7 +275,7 @@ class LogisticsDelivery:
         self,
         session: AsyncSession,
         request: PickupRequest,
-        workshops: dict[int, Workshop],
+        workshops: Mapping[int, WorkshopRoute],
         grouped: dict[int, list[ParcelLine]],
         now: dt.datetime,
         loads: dict[int, int] | None = None,

@@ -47,6 +47,9 @@ class QuoteLine:
     quantity: int
     weight_g: int
     shelf_life_days: int | None
+    # Where the parcel leaves from, as the checkout read it with the line (the quoter need not read the workshop).
+    workshop_county_id: int | None = None
+    workshop_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

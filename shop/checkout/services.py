@@ -16,7 +16,6 @@ import msgspec
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import raiseload
 
 from catalog.models import Product, ProductStatus, ProductVariant, StockLevel, Workshop
 from shop import metrics
@@ -52,9 +51,12 @@ _LINES_ON_SALE = (
         Product.status,
         Product.shelf_life_days,
         Product.workshop_id,
-        # The workshop entity: held in the rows, it stays in the session's (weak) identity map, where the delivery
-        # quote finds it instead of reading it again.
-        Workshop,
+        # The workshop's columns (not the entity: loading one cost more than the rest of the read); its county and
+        # name go to the delivery quote with the lines.
+        Workshop.is_active.label("workshop_is_active"),
+        Workshop.service_fee_bp,
+        Workshop.county_id.label("workshop_county_id"),
+        Workshop.name.label("workshop_name"),
         select(func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
         .where(StockLevel.variant_id == ProductVariant.id)
         .correlate(ProductVariant)
@@ -76,7 +78,6 @@ _LINES_ON_SALE = (
     .join(Product, Product.id == ProductVariant.product_id)
     .join(Workshop, Workshop.id == Product.workshop_id)
     .where(ProductVariant.id.in_(bindparam("variant_ids", expanding=True)))
-    .options(raiseload(Workshop.stewards), raiseload(Workshop.ratings))
 )
 
 
@@ -189,7 +190,7 @@ class CheckoutService:
             row = rows.get(want.variant_id)
             if row is None:
                 raise NotFound(f"No product variant {want.variant_id}.", field=want.field)
-            if not (row.is_active and row.status is ProductStatus.ACTIVE and row.Workshop.is_active):
+            if not (row.is_active and row.status is ProductStatus.ACTIVE and row.workshop_is_active):
                 raise Conflict(
                     f"“{row.title}” is no longer on sale.",
                     field=want.field,
@@ -220,6 +221,8 @@ class CheckoutService:
                     w.quantity,
                     rows[w.variant_id].weight_g,
                     rows[w.variant_id].shelf_life_days,
+                    rows[w.variant_id].workshop_county_id,
+                    rows[w.variant_id].workshop_name,
                 )
                 for w in wanted
             ],
@@ -252,7 +255,7 @@ class CheckoutService:
             row = rows[want.variant_id]
             commission = want.commission_bp
             if commission is not None:  # fee + commission never above 100% of the line
-                commission = min(commission, BP_SCALE - row.Workshop.service_fee_bp)
+                commission = min(commission, BP_SCALE - row.service_fee_bp)
             order.lines.append(
                 OrderLine(
                     variant_id=want.variant_id,
@@ -264,7 +267,7 @@ class CheckoutService:
                     gross_fen=priced[i].gross_fen,
                     discount_fen=totals.line_discounts[i],
                     net_fen=nets[i],
-                    service_fee_bp=row.Workshop.service_fee_bp,
+                    service_fee_bp=row.service_fee_bp,
                     commission_bp=commission,
                     live_session_id=want.live_session_id,
                     streamer_user_id=want.streamer_user_id if want.live_session_id is not None else None,
