@@ -32,6 +32,7 @@ from logistics.schemas import (
 )
 from logistics.services.availability import network_of, snapshot_and_loads
 from logistics.services.delivery import LogisticsDelivery, ParcelLine, parcels_by_workshop, validate_address
+from shop import driver
 from shop.auth import Caller
 from shop.errors import Conflict, NotFound
 from shop.inserts import Child, insert_together
@@ -43,6 +44,9 @@ _SHIP_ANYWAY = {"point_full"}
 _SHIPMENTS_OF_ORDERS = (
     select(Shipment).where(Shipment.order_id.in_(bindparam("order_ids", expanding=True))).order_by(Shipment.id)
 )
+# Which of the orders are planned already: a hand-over nearly always finds none, and this answers that without
+# loading entities (the shipments themselves are loaded only for the orders it names).
+_PLANNED_ORDERS = select(Shipment.order_id).where(Shipment.order_id.in_(bindparam("order_ids", expanding=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +105,11 @@ async def create_shipments_for_orders(
     if not plans:
         return planned
     order_ids = list(dict.fromkeys(plan.order_id for plan in plans))
-    for shipment in await session.scalars(_SHIPMENTS_OF_ORDERS, {"order_ids": order_ids}):
-        planned.shipments.setdefault(shipment.order_id, []).append(shipment)
+    found = await driver.fetch(await session.connection(), _PLANNED_ORDERS, {"order_ids": order_ids})
+    planned_before = {int(row[0]) for row in found}
+    if planned_before:
+        for shipment in await session.scalars(_SHIPMENTS_OF_ORDERS, {"order_ids": sorted(planned_before)}):
+            planned.shipments.setdefault(shipment.order_id, []).append(shipment)
     now = now or utc_now()
     points = sorted({p.delivery.pickup_point_id for p in plans if isinstance(p.delivery, PickupRequest)})
     snapshot, loads = await snapshot_and_loads(session, points)
