@@ -30,13 +30,14 @@ This leans on private parts of SQLAlchemy's asyncpg adapter (`_started`, `_start
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Select
 
 _PLANS_KEPT = 256  # statements are module constants or cached per shape: a few dozen are ever used
 
@@ -122,6 +123,22 @@ async def fetch(connection: AsyncConnection, statement: Executable, params: dict
         except Exception as error:
             _reraise(connection, plan.sql, args, adapted, error)
     return rows
+
+
+async def fetch_named(connection: AsyncConnection, statement: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+    """`fetch` for a SELECT whose rows are read by column name: each row's columns are attributes by their keys,
+    as on SQLAlchemy's rows (which other databases get)."""
+    rows = await fetch(connection, statement, params)
+    if not rows or hasattr(rows[0], "_mapping"):  # SQLAlchemy's rows already are
+        return rows
+    held = _row_types.get(id(statement))
+    if held is None or held[0] is not statement:
+        row_type: Any = namedtuple("Row", list(statement.selected_columns.keys()))  # type: ignore[misc]
+        held = _row_types[id(statement)] = (statement, row_type)
+    return [held[1]._make(row) for row in rows]
+
+
+_row_types: dict[int, tuple[Select[Any], Any]] = {}
 
 
 def _reraise(connection: AsyncConnection, sql: str, args: list[Any], adapted: Any, error: Exception) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import Product, ProductStatus, ProductVariant, StockLevel, Workshop
-from shop import metrics
+from shop import driver, metrics
 from shop.auth import Caller
 from shop.cart import attribution
 from shop.cart.services import CartService
@@ -179,18 +179,17 @@ class CheckoutService:
         wanted, cart_id = await self._wanted(caller, data, cart_token, now)
         wanted.sort(key=lambda w: w.variant_id)
         quoter = get_quoter()
-        found = (
-            await self.session.execute(
-                _lines_on_sale(quoter.read_with_lines),
-                {"variant_ids": [w.variant_id for w in wanted], "pickup_point_id": delivery.pickup_point_id or 0},
-            )
-        ).all()
+        found = await driver.fetch_named(
+            await self.session.connection(),
+            _lines_on_sale(quoter.read_with_lines),
+            {"variant_ids": [w.variant_id for w in wanted], "pickup_point_id": delivery.pickup_point_id or 0},
+        )
         rows = {r.id: r for r in found}
         for want in wanted:
             row = rows.get(want.variant_id)
             if row is None:
                 raise NotFound(f"No product variant {want.variant_id}.", field=want.field)
-            if not (row.is_active and row.status is ProductStatus.ACTIVE and row.workshop_is_active):
+            if not (row.is_active and row.status == ProductStatus.ACTIVE and row.workshop_is_active):
                 raise Conflict(
                     f"“{row.title}” is no longer on sale.",
                     field=want.field,
@@ -211,7 +210,7 @@ class CheckoutService:
                 delivery.method,
                 delivery.pickup_point_id,
                 msgspec.to_builtins(delivery.address) if delivery.address else None,
-                {column.name: found[0]._mapping[column.name] for column in quoter.read_with_lines},
+                {column.name: getattr(found[0], column.name) for column in quoter.read_with_lines},
             ),
             [
                 QuoteLine(

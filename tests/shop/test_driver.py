@@ -184,3 +184,18 @@ async def test_a_column_default_computed_per_call_goes_through_sqlalchemy(sessio
     assert [direct for *_, direct in seen[:1]] == [False]
     created = await session.scalar(select(IdempotencyRecord.created_at))
     assert created is not None and created.replace(tzinfo=dt.UTC) >= before.replace(microsecond=0)
+
+
+async def test_named_rows_read_by_column_key_on_both_databases(session: AsyncSession) -> None:
+    # given a shipping row
+    connection = await session.connection()
+    await driver.fetch(connection, _NEW_LEDGER, {"kind": LedgerKind.SHIPPING, "amount": 800, "at": _AT, "for_order": 5})
+    statement = select(LedgerEntry.order_id, LedgerEntry.kind, LedgerEntry.amount_fen.label("fen"))
+
+    # when it is read with named rows, twice (the second from the kept row type)
+    first = await driver.fetch_named(connection, statement, {})
+    second = await driver.fetch_named(connection, statement, {})
+
+    # then the columns are attributes by key and label, the kind equal to its member on either database
+    assert [(row.order_id, row.fen) for row in [*first, *second]] == [(5, 800), (5, 800)]
+    assert first[0].kind == LedgerKind.SHIPPING
