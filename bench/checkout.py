@@ -530,6 +530,19 @@ def _server_env() -> dict[str, str]:
     }
 
 
+async def _transactions() -> int:
+    """Transactions the bench database has ended so far (PostgreSQL's statistics, this reading's own excluded)."""
+    conn = await asyncpg.connect(f"{PG_SERVER}/{DB_NAME}")
+    try:
+        await asyncio.sleep(1.1)  # backends report their counts at most once a second
+        ended = await conn.fetchval(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return int(ended)
+    finally:
+        await conn.close()
+
+
 async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> dict[str, Any]:
     """SQL statements (and CPU) per paid checkout, in process through httpx's ASGI transport (no uvicorn, no
     sockets) on this thread, so `python -m cProfile` sees the request path.
@@ -563,6 +576,7 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
         cpu = 0.0
+        transactions_before = 0
         for i in range(checkouts + 5):
             # a few buyers come back, as in the sustained run, where each of 400 buyers calls about once a second
             buyer = rng.randrange(20)
@@ -583,6 +597,8 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
                 raise RuntimeError(f"{r.status_code} {p.status_code} {p.text[:200]}")
             if i < 5:  # warm-up: caches, prepared statements
                 continue
+            if i == 5:
+                transactions_before = await _transactions()
             if i == 5 and profile is not None:
                 profile.enable()
             cpu += time.process_time() - t0
@@ -593,6 +609,7 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
     if profile is not None and profile_path:
         profile.disable()
         profile.dump_stats(profile_path)
+    transactions = await _transactions() - transactions_before - 1  # less the first reading's own
     if show:
         for kind in texts:
             print(f"--- {kind}: statements per call (mean over {checkouts}; * straight on asyncpg)")
@@ -606,6 +623,9 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
             statistics.fmean(per_call["checkout"]) + statistics.fmean(per_call["payment"]), 2
         ),
         "inprocess_cpu_ms_per_paid_checkout": round(cpu * 1000 / checkouts, 2),
+        # transactions PostgreSQL ended (committed or rolled back; an autocommit statement is one on its own; the others
+        # cost a BEGIN and a COMMIT round trip each), the app's background polls included
+        "transactions_per_paid_checkout": round(transactions / checkouts, 2),
     }
 
 

@@ -97,6 +97,8 @@ async def create_shipments_for_orders(
     """`create_shipments_for_order` for many orders in one transaction: the orders' existing shipments, the points'
     loads and the network are read once, and all the rows go in three statements (shipments, legs, events).
 
+    For one order (a hand-over) the rows go in one statement on PostgreSQL (`insert_together`).
+
     An order that cannot be delivered is left out (in `refused`); the others are planned. A database error (two
     planners racing on one order: the unique order × workshop) fails the whole call, and the caller retries the
     orders one at a time, where the loser finds the winner's shipments.
@@ -165,15 +167,16 @@ async def create_shipments_for_orders(
             routes = [leg.route_id for leg in net.path(hub_id, point_id) or []] if point_id and hub_id else []
             new.append((shipment, routes, hub_id))
             shipments.append(shipment)
-    if len(new) == 1:
-        # The usual hand-over (one paid order from one workshop): the shipment, its legs and its event in one round
-        # trip on PostgreSQL instead of a flush of three INSERTs.
-        shipment, routes, hub_id = new[0]
-        rows: list[Shipment | Child] = [shipment]
-        rows += [Child(leg, shipment, "shipment_id") for leg in _legs(routes, at_hub)]
-        rows.append(Child(ShipmentEvent(at=now, kind="created", node_id=hub_id), shipment, "shipment_id"))
+    if new and len(plans) == 1:
+        # The usual hand-over (one paid order): its shipments (one per workshop), their legs and events in one
+        # statement on PostgreSQL instead of a flush of three INSERTs.
+        rows: list[Shipment | Child] = []
+        for shipment, routes, hub_id in new:
+            rows.append(shipment)
+            rows += [Child(leg, shipment, "shipment_id") for leg in _legs(routes, at_hub)]
+            rows.append(Child(ShipmentEvent(at=now, kind="created", node_id=hub_id), shipment, "shipment_id"))
         await insert_together(session, rows)
-        session.add(shipment)  # written and detached: back in the session, as a flush would leave it
+        session.add_all([shipment for shipment, _, _ in new])  # written and detached: back, as a flush leaves them
     elif new:
         session.add_all([shipment for shipment, _, _ in new])
         await session.flush()  # one INSERT for all: the legs and events need the ids

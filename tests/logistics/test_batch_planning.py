@@ -165,3 +165,25 @@ async def test_one_parcel_alone_is_written_as_a_batch_writes_it(session: AsyncSe
     assert [seq for seq, *_ in legs] == [0, 1, 2]
     assert legs[0][3] is not None and [leg[3] for leg in legs[1:]] == [None, None]
     assert [(kind, node) for kind, node, _ in events] == [("created", net.other_hub.id)]
+
+
+async def test_one_order_from_two_workshops_gets_two_parcels_in_one_statement(session: AsyncSession) -> None:
+    # given one paid order with lines from two workshops
+    net = await build_net(session)
+    now = at("2026-11-26", "05:00")
+    lines = [line(net.workshop, qty=2), line(net.far_workshop, weight_g=250)]
+
+    # when it is planned alone
+    parcels = await create_shipments_for_order(session, 501, lines, PickupRequest(net.point.id), now=now)
+
+    # then it has one parcel per workshop, each with its own legs (the far one from its own hub) and event
+    assert [(p.workshop_id, p.weight_g, p.origin_hub_id) for p in parcels] == [
+        (net.workshop.id, 1000, net.hub.id),
+        (net.far_workshop.id, 250, net.other_hub.id),
+    ]
+    near, far = [await _written(session, p.id) for p in parcels]
+    assert ([seq for seq, *_ in near[1]], [seq for seq, *_ in far[1]]) == ([0, 1], [0, 1, 2])
+    assert [(kind, node) for kind, node, _ in near[2] + far[2]] == [
+        ("created", net.hub.id),
+        ("created", net.other_hub.id),
+    ]
