@@ -7,6 +7,8 @@ in the same call; a second call plans nothing twice.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.testing import capture_logs
@@ -105,7 +107,7 @@ async def test_planning_again_plans_nothing_twice(session: AsyncSession) -> None
     assert await _count(session, ShipmentEvent) == 2
 
 
-async def _written(session: AsyncSession, shipment_id: int) -> tuple[object, ...]:
+async def _written(session: AsyncSession, shipment_id: int) -> tuple[Any, list[Any], list[Any]]:
     """A shipment's rows as written, without ids: the parcel, its legs in order, its events."""
     parcel = (
         await session.execute(
