@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from shop import driver
 from shop.accounts.models import Role, User, WorkshopManagerScope
 
 SESSION_COOKIE = "hub_session"
@@ -103,9 +104,13 @@ _ACTIVE_ACCOUNT = select(User.id, User.username, User.role, User.display_name).w
 async def load_caller(session: AsyncSession, user_id: int) -> Caller | None:
     # Columns, not the entity: the account's workshop scope is read only for a workshop manager (one query for
     # every other caller, on each cache miss of every request).
-    user = (await session.execute(_ACTIVE_ACCOUNT, {"user_id": user_id})).first()
-    if user is None:
+    # A lone read: on PostgreSQL it needs no BEGIN and ROLLBACK around it (a cache miss of the auth middleware).
+    found_users = await driver.fetch_named(
+        await session.connection(), _ACTIVE_ACCOUNT, {"user_id": user_id}, begin=False
+    )
+    if not found_users:
         return None
+    user = found_users[0]
     workshop_ids: frozenset[int] = frozenset()
     if user.role is Role.WORKSHOP_MANAGER:
         found = await session.scalars(

@@ -20,7 +20,8 @@ Everything else keeps SQLAlchemy's behaviour:
 - other databases (SQLite), other drivers, and statements with literal-rendered parameters or with column defaults
   SQLAlchemy computes per call (`created_at` left out of an INSERT, an `onupdate`) run through SQLAlchemy as usual.
 
-The rows come back as the driver gives them (no result processing: an enum column is its stored string).
+`fetch` returns the rows as the driver gives them (no result processing: an enum column is its stored string);
+`fetch_named` processes them as SQLAlchemy would.
 
 This leans on private parts of SQLAlchemy's asyncpg adapter (`_started`, `_start_transaction`, `_execute_mutex`,
 `_connection`, `_handle_exception`) and of the compiled statement (`_bind_processors`), so SQLAlchemy stays below
@@ -98,8 +99,13 @@ def _plan(statement: Executable, connection: AsyncConnection, params: dict[str, 
     return plan
 
 
-async def fetch(connection: AsyncConnection, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
-    """The statement's rows (each a sequence of column values; none for a statement that returns nothing)."""
+async def fetch(
+    connection: AsyncConnection, statement: Executable, params: dict[str, Any], *, begin: bool = True
+) -> Sequence[Any]:
+    """The statement's rows (each a sequence of column values; none for a statement that returns nothing).
+
+    `begin=False`: a lone read that needs no transaction runs on its own when none has begun (no BEGIN and ROLLBACK
+    round trips); a statement after it begins one as usual."""
     plan = _plan(statement, connection, params) if connection.dialect.driver == "asyncpg" else None
     if plan is None:
         result = await connection.execute(statement, params)
@@ -117,7 +123,7 @@ async def fetch(connection: AsyncConnection, statement: Executable, params: dict
     adapted: Any = (await connection.get_raw_connection()).dbapi_connection
     async with adapted._execute_mutex:
         try:
-            if not adapted._started:
+            if begin and not adapted._started:
                 await adapted._start_transaction()
             rows: Sequence[Any] = await adapted._connection.fetch(plan.sql, *args)
         except Exception as error:
@@ -125,20 +131,32 @@ async def fetch(connection: AsyncConnection, statement: Executable, params: dict
     return rows
 
 
-async def fetch_named(connection: AsyncConnection, statement: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
-    """`fetch` for a SELECT whose rows are read by column name: each row's columns are attributes by their keys,
-    as on SQLAlchemy's rows (which other databases get)."""
-    rows = await fetch(connection, statement, params)
+async def fetch_named(
+    connection: AsyncConnection, statement: Select[Any], params: dict[str, Any], *, begin: bool = True
+) -> Sequence[Any]:
+    """`fetch` for a SELECT whose rows are read by column name, as SQLAlchemy gives them (which other databases get):
+    each row's columns are attributes by their keys, and values pass through the columns' result processors (an enum
+    column gives its member)."""
+    rows = await fetch(connection, statement, params, begin=begin)
     if not rows or hasattr(rows[0], "_mapping"):  # SQLAlchemy's rows already are
         return rows
     held = _row_types.get(id(statement))
     if held is None or held[0] is not statement:
-        row_type: Any = namedtuple("Row", list(statement.selected_columns.keys()))  # type: ignore[misc]
-        held = _row_types[id(statement)] = (statement, row_type)
-    return [held[1]._make(row) for row in rows]
+        new_type: Any = namedtuple("Row", list(statement.selected_columns.keys()))  # type: ignore[misc]
+        dialect = connection.dialect
+        found: list[Any] = [c.type._cached_result_processor(dialect, None) for c in statement.selected_columns]
+        held = _row_types[id(statement)] = (statement, new_type, found)
+    row_type, processors = held[1], held[2]
+    if not any(processors):
+        return [row_type._make(row) for row in rows]
+    return [row_type._make([_processed(p, value) for p, value in zip(processors, row, strict=True)]) for row in rows]
 
 
-_row_types: dict[int, tuple[Select[Any], Any]] = {}
+def _processed(process: Callable[[Any], Any] | None, value: Any) -> Any:
+    return value if process is None else process(value)
+
+
+_row_types: dict[int, tuple[Select[Any], Any, list[Callable[[Any], Any] | None]]] = {}
 
 
 def _reraise(connection: AsyncConnection, sql: str, args: list[Any], adapted: Any, error: Exception) -> None:

@@ -189,7 +189,7 @@ class CheckoutService:
             row = rows.get(want.variant_id)
             if row is None:
                 raise NotFound(f"No product variant {want.variant_id}.", field=want.field)
-            if not (row.is_active and row.status == ProductStatus.ACTIVE and row.workshop_is_active):
+            if not (row.is_active and row.status is ProductStatus.ACTIVE and row.workshop_is_active):
                 raise Conflict(
                     f"“{row.title}” is no longer on sale.",
                     field=want.field,

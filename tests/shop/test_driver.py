@@ -196,6 +196,23 @@ async def test_named_rows_read_by_column_key_on_both_databases(session: AsyncSes
     first = await driver.fetch_named(connection, statement, {})
     second = await driver.fetch_named(connection, statement, {})
 
-    # then the columns are attributes by key and label, the kind equal to its member on either database
+    # then the columns are attributes by key and label, and the kind is its member, as SQLAlchemy gives it
     assert [(row.order_id, row.fen) for row in [*first, *second]] == [(5, 800), (5, 800)]
-    assert first[0].kind == LedgerKind.SHIPPING
+    assert first[0].kind is LedgerKind.SHIPPING
+
+
+async def test_a_lone_read_needs_no_transaction_and_the_next_statement_begins_one(session: AsyncSession) -> None:
+    # given a fresh session and one shipping row committed
+    connection = await session.connection()
+    await driver.fetch(connection, _NEW_LEDGER, {"kind": LedgerKind.SHIPPING, "amount": 10, "at": _AT, "for_order": 6})
+    await session.commit()
+
+    # when a read runs without beginning, then a write, and the session rolls back
+    connection = await session.connection()
+    read = await driver.fetch_named(connection, select(LedgerEntry.amount_fen), {}, begin=False)
+    await driver.fetch(connection, _NEW_LEDGER, {"kind": LedgerKind.SHIPPING, "amount": 20, "at": _AT, "for_order": 6})
+    await session.rollback()
+
+    # then the read saw the row, and the write after it was in a transaction the rollback undid
+    assert [row.amount_fen for row in read] == [10]
+    assert await session.scalar(select(func.sum(LedgerEntry.amount_fen))) == 10
