@@ -42,6 +42,7 @@ SECRET = "bench-secret-key-0123456789abcdef0123456789"
 PRODUCTS = 200
 BUYERS = 400
 SERVER_LOG = "/tmp/hub-bench-checkout-server.log"
+SEEDED_ON_HAND = 10_000_000  # units on each sustained-run stock row
 
 
 async def _admin(sql: str) -> None:
@@ -148,7 +149,7 @@ async def seed(flash_buyers: int) -> dict[str, Any]:
         # plenty for the sustained run; the last variant is the flash-sale one with 100 units (set later)
         await s.execute(
             insert(StockLevel),
-            [{"variant_id": v, "location_id": location.id, "on_hand": 10_000_000, "reserved": 0} for v in variant_ids],
+            [{"variant_id": v, "location_id": location.id, "on_hand": SEEDED_ON_HAND} for v in variant_ids],
         )
         pw = hash_password("bench-password")
         n_users = BUYERS + flash_buyers
@@ -635,6 +636,26 @@ _UNSHIPPED = """
 """
 
 
+_STOCK_MISCOUNTED = f"""
+    SELECT count(*) FROM stock_level l
+    WHERE l.on_hand + (SELECT coalesce(sum(r.quantity), 0) FROM stock_reservation r
+                       WHERE r.stock_level_id = l.id AND r.state = 'committed') <> {SEEDED_ON_HAND}
+       OR l.reserved <> (SELECT coalesce(sum(r.quantity), 0) FROM stock_reservation r
+                         WHERE r.stock_level_id = l.id AND r.state = 'active')
+"""
+
+
+async def stock_miscounted() -> int:
+    """Stock rows of the sustained run whose units are not exactly what their reservations say: on hand plus the
+    units paid for must be what was seeded, and reserved the units still held. 0 unless a payment or checkout lost or
+    double-counted a unit."""
+    conn = await asyncpg.connect(f"{PG_SERVER}/{DB_NAME}")
+    try:
+        return int(await conn.fetchval(_STOCK_MISCOUNTED))
+    finally:
+        await conn.close()
+
+
 async def unshipped(settle_within: float = 15.0) -> int:
     """Paid orders the hand-over has not planned a shipment for, once it has had time to catch up: 0 unless a
     hand-over failed (it logs and leaves the order to the relay job, so a run could otherwise look fine)."""
@@ -673,6 +694,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         calibration = cpu_calibration_ms()
         steady = await sustained(base, data, args.duration, args.concurrency, server.pid)
         steady["unshipped"] = await unshipped()
+        steady["stock_rows_miscounted"] = await stock_miscounted()  # before the flash sale re-stocks its variant
         steady["cpu_calibration_ms"] = calibration
         flash = await flash_sale(base, data, args.flash_units, args.flash_in_flight) if args.flash_buyers else {}
     finally:
@@ -720,6 +742,7 @@ def main() -> None:
         ("payment call p50 / p99 (ms)", f"{s['payment_p50_ms']} / {s['payment_p99_ms']}", ""),
         ("errors", f"{s['errors']}", "0"),
         ("paid orders left without a shipment", f"{s['unshipped']}", "0"),
+        ("stock rows whose units do not match their reservations", f"{s['stock_rows_miscounted']}", "0"),
         ("CPU calibration: 1M-step Python loop (ms)", f"{s['cpu_calibration_ms']}", ""),
         (f"flash sale: {f['buyers']} buyers, {f['units']} units → paid units", f"{f['paid_units']}", "= units"),
         ("flash sale: oversold", f"{f['oversold']}", "0"),

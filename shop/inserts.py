@@ -118,10 +118,12 @@ def _row_update(model: type[Base], position: int, keys: tuple[str, ...]) -> Upda
     return update(model).where(by_id).values(values).returning(model.id)  # type: ignore[attr-defined]
 
 
+# A guarded UPDATE returning one column, or a SELECT of one column over data-modifying CTEs
+Guard = Select[Any] | UpdateBase
 _Shape = tuple[
     tuple[tuple[type[Base], int | None, str | None], ...],
     tuple[tuple[type[Base], tuple[str, ...]], ...],
-    UpdateBase | None,
+    Guard | None,
 ]
 _GUARD_POSITION = -1_000_000  # the guard's row in the combined SELECT (new rows count up from 0, changed down from -1)
 
@@ -165,7 +167,7 @@ async def insert_together(
     rows: Sequence[Base | Child],
     *,
     changed: Sequence[Base] = (),
-    guard: tuple[UpdateBase, dict[str, Any]] | None = None,
+    guard: tuple[Guard, dict[str, Any]] | None = None,
 ) -> Any:
     """INSERT new `rows` (single-id-column models, no server-side defaults) in one round trip on PostgreSQL, with
     the pending changes of the persistent rows in `changed` (written there too; on SQLite left to the flush).
@@ -173,8 +175,9 @@ async def insert_together(
     The writes must be independent of each other, but for a `Child`, whose link to its parent is filled in: on
     PostgreSQL they all see the database as it was before the statement.
 
-    `guard`: a prebuilt UPDATE returning one column (a guarded stock update) with its parameters (named apart from
-    the rows'), run in the same statement on PostgreSQL and first on SQLite. Returns its first value, None when it
+    `guard`: a prebuilt UPDATE returning one column (a guarded stock update), or a SELECT of one column over
+    data-modifying CTEs (a payment's stock settlement), with its parameters (named apart from the rows'), run in the
+    same statement on PostgreSQL and first on SQLite. Returns its first value, None when it
     matched no row; the caller then refuses and rolls back, rows and all. One guard only: two UPDATEs in one
     statement would lock their rows in no set order.
     """

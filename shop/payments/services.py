@@ -7,7 +7,9 @@ the commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 import structlog
@@ -21,7 +23,7 @@ from shop.checkout.idempotency import IdempotencyStore
 from shop.checkout.schemas import StripePaymentOut
 from shop.db import Base, utcnow
 from shop.errors import Conflict, DomainError, Forbidden, NotFound
-from shop.inserts import insert_together
+from shop.inserts import Guard, insert_together
 from shop.ledger.services import LedgerLine, payment_entries, split_line
 from shop.notifications import NotificationKind, notify
 from shop.orders import events, states
@@ -90,6 +92,8 @@ class Taken:
 
     event: events.OrderEvent
     rows: list[Base]  # the ledger split, the audit entry, the event's outbox row
+    # PostgreSQL: the stock settlement, to go as the guard of the statement that writes `rows` (`write_taken`)
+    settle: tuple[Guard, dict[str, Any]] | None = None
 
 
 async def take_payment(session: AsyncSession, order: Order, actor_id: int | None) -> Taken | None:
@@ -100,6 +104,7 @@ async def take_payment(session: AsyncSession, order: Order, actor_id: int | None
     """
     now = utcnow()
     stock = StockService(session)
+    settle = None  # a revived order's units are taken above, in its savepoint
     if order.status is OrderStatus.CANCELLED:
         # Paid after the reservation lapsed (expiry) or after a failed attempt cancelled it: revive the order only
         # if everything it was sold with still holds — its units are still free and its voucher use can be counted
@@ -116,7 +121,9 @@ async def take_payment(session: AsyncSession, order: Order, actor_id: int | None
         order.cancelled_at, order.cancel_reason = None, ""
     else:
         states.move(order, OrderStatus.PAID)
-        await stock.commit(order.id)
+        settle = stock.settle_with_rows(order.id)
+        if settle is None:
+            await stock.commit(order.id)
     order.paid_at = now
     order.paid_confirmed_by = actor_id
     order.reserved_until = None
@@ -133,7 +140,7 @@ async def take_payment(session: AsyncSession, order: Order, actor_id: int | None
         )
     )
     rows.append(event.outbox)
-    return Taken(event, rows)
+    return Taken(event, rows, settle)
 
 
 async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -> events.OrderEvent | None:
@@ -141,8 +148,18 @@ async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -
     taken = await take_payment(session, order, actor_id)
     if taken is None:
         return None
-    await insert_together(session, taken.rows, changed=[order])
+    await write_taken(session, taken, order)
     return taken.event
+
+
+async def write_taken(session: AsyncSession, taken: Taken | None, order: Order, extra: Sequence[Base] = ()) -> None:
+    """The payment's rows (with the caller's `extra`), the order's UPDATE and, on PostgreSQL, the stock settlement,
+    in one statement; units held on several stock rows then leave them one by one."""
+    rows = [*(taken.rows if taken else []), *extra]
+    settle = taken.settle if taken else None
+    taken_off = await insert_together(session, rows, changed=[order], guard=settle)
+    if taken is not None and settle is not None:
+        await StockService(session).after_settle(order.id, taken_off)
 
 
 async def after_paid(event: events.OrderEvent | None, order: Order) -> None:
@@ -200,10 +217,9 @@ class PaymentService:
                 states.ensure_transition(order, OrderStatus.PAID)
             taken = await take_payment(self.session, order, caller.id)
             result = order_out(order)
-            # The order's UPDATE and its ledger, audit, outbox and idempotency rows in one statement.
-            await insert_together(
-                self.session, [*(taken.rows if taken else []), *store.records(200, result)], changed=[order]
-            )
+            # The order's UPDATE, its stock settlement and its ledger, audit, outbox and idempotency rows in one
+            # statement.
+            await write_taken(self.session, taken, order, store.records(200, result))
             event = taken.event if taken else None
             await self.session.commit()
             metrics.payment("offline", "paid")

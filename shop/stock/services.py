@@ -20,7 +20,7 @@ from catalog.models import ProductVariant, StockLevel
 from shop import driver
 from shop.db import Base
 from shop.errors import Conflict
-from shop.inserts import insert_together
+from shop.inserts import Guard, insert_together
 from shop.outbox import emit_search
 from shop.stock.models import ReservationState, StockReservation
 
@@ -74,6 +74,17 @@ _OFF_ONE_SHELF = (
     .values(on_hand=StockLevel.on_hand - _ONE_ROW.c.qty, reserved=StockLevel.reserved - _ONE_ROW.c.qty)
     .returning(StockLevel.id)
     .cte("off_one_shelf")
+)
+# The same, as `insert_together`'s guard (PostgreSQL): its value is 1 when the units came off their one shelf in that
+# statement, 0 when nothing was settled or the units sit on several rows (`after_settle` then takes them off).
+SETTLE_WITH_ROWS = select(select(func.count()).select_from(_OFF_ONE_SHELF).scalar_subquery())
+_COMMITTED_BY_LEVEL = (
+    select(StockReservation.stock_level_id, func.sum(StockReservation.quantity))
+    .where(
+        StockReservation.order_id == bindparam("for_order"),
+        StockReservation.state == ReservationState.COMMITTED,
+    )
+    .group_by(StockReservation.stock_level_id)
 )
 _COMMIT_AT_ONCE = select(
     _SETTLED.c.stock_level_id,
@@ -357,6 +368,22 @@ class StockService:
             await self._core(_TAKE_OFF_SHELF, {"level_id": level_id, "qty": quantity})
             committed += quantity
         return committed
+
+    def settle_with_rows(self, order_id: int) -> tuple[Guard, dict[str, Any]] | None:
+        """PostgreSQL: `commit` as a guard for the caller's `insert_together` (the payment's ledger statement), so
+        settling costs no round trip of its own; call `after_settle` with the value it returns. The caller holds the
+        order row locked, so the reservations and the stock row are locked after it, as in `commit`. None on SQLite:
+        call `commit`."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return None
+        return SETTLE_WITH_ROWS, {"for_order": order_id}
+
+    async def after_settle(self, order_id: int, taken_off: int | None) -> None:
+        """The rest of a `settle_with_rows`: units settled on several stock rows leave them one by one, in id order."""
+        if taken_off:
+            return
+        for level_id, quantity in sorted(await self._core(_COMMITTED_BY_LEVEL, {"for_order": order_id})):
+            await self._core(_TAKE_OFF_SHELF, {"level_id": level_id, "qty": int(quantity)})
 
     async def take_directly(self, order_id: int, requests: Sequence[StockRequest]) -> bool:
         """A payment that arrived after its reservation expired: take the units now if they are still free.
