@@ -128,15 +128,20 @@ _WORKSHOP_ROUTES = select(Workshop.id, Workshop.name, Workshop.county_id).where(
 )
 
 
-def hold_workshops(session: AsyncSession, routes: Iterable[WorkshopRoute]) -> None:
-    """Keep workshops just read in this transaction, so the quote or plan that follows does not read them again (a
-    checkout quotes twice, a payment quotes and plans)."""
+def _held_workshops(session: AsyncSession) -> dict[int, WorkshopRoute]:
+    """The workshops this session's transaction has read (a fresh dict for a new transaction)."""
     transaction = session.sync_session.get_transaction()
     held = session.info.get(_HELD)
     if held is None or held[0] is not transaction:
-        kept: dict[int, WorkshopRoute] = {}
-        held = session.info[_HELD] = (transaction, kept)
-    held[1].update({route.id: route for route in routes})
+        held = session.info[_HELD] = (transaction, {})
+    routes: dict[int, WorkshopRoute] = held[1]
+    return routes
+
+
+def hold_workshops(session: AsyncSession, routes: Iterable[WorkshopRoute]) -> None:
+    """Keep workshops just read in this transaction, so the quote or plan that follows does not read them again (a
+    checkout quotes twice, a payment quotes and plans)."""
+    _held_workshops(session).update({route.id: route for route in routes})
 
 
 class LogisticsDelivery:
@@ -145,16 +150,11 @@ class LogisticsDelivery:
     @staticmethod
     async def workshops(session: AsyncSession, lines: Sequence[ParcelLine]) -> dict[int, WorkshopRoute]:
         ids = {line.workshop_id for line in lines}
-        held = session.info.get(_HELD)
-        known: dict[int, WorkshopRoute] = {}
-        if held is not None and held[0] is session.sync_session.get_transaction():
-            known = held[1]
+        known = _held_workshops(session)
+        if not ids <= known.keys():
+            rows = await driver.fetch(await session.connection(), _WORKSHOP_ROUTES, {"ids": sorted(ids - known.keys())})
+            known.update({int(i): WorkshopRoute(int(i), name, int(county)) for i, name, county in rows})
         found = {workshop_id: known[workshop_id] for workshop_id in ids if workshop_id in known}
-        if len(found) < len(ids):
-            rows = await driver.fetch(await session.connection(), _WORKSHOP_ROUTES, {"ids": sorted(ids - found.keys())})
-            routes = [WorkshopRoute(int(i), name, int(county)) for i, name, county in rows]
-            hold_workshops(session, routes)
-            found.update({route.id: route for route in routes})
         missing = sorted(ids - found.keys())
         if missing:
             raise InvalidInput(f"Workshop {missing[0]} does not exist.", field="lines")

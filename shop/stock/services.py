@@ -75,9 +75,10 @@ _OFF_ONE_SHELF = (
     .returning(StockLevel.id)
     .cte("off_one_shelf")
 )
-# The same, as `insert_together`'s guard (PostgreSQL): its value is 1 when the units came off their one shelf in that
-# statement, 0 when nothing was settled or the units sit on several rows (`after_settle` then takes them off).
-SETTLE_WITH_ROWS = select(select(func.count()).select_from(_OFF_ONE_SHELF).scalar_subquery())
+# The settlement as one value, run on its own (`commit`) or as the guard of the payment's ledger statement
+# (`insert_together`): 1 when the units came off their one shelf in that statement, 0 when nothing was settled or the
+# units sit on several rows (`after_settle` then takes them off, one row at a time in id order).
+_SETTLE_WITH_ROWS = select(select(func.count()).select_from(_OFF_ONE_SHELF).scalar_subquery())
 _COMMITTED_BY_LEVEL = (
     select(StockReservation.stock_level_id, func.sum(StockReservation.quantity))
     .where(
@@ -85,12 +86,6 @@ _COMMITTED_BY_LEVEL = (
         StockReservation.state == ReservationState.COMMITTED,
     )
     .group_by(StockReservation.stock_level_id)
-)
-_COMMIT_AT_ONCE = select(
-    _SETTLED.c.stock_level_id,
-    _SETTLED.c.variant_id,
-    _SETTLED.c.quantity,
-    select(func.count()).select_from(_OFF_ONE_SHELF).scalar_subquery().label("taken_off"),
 )
 
 
@@ -352,22 +347,15 @@ class StockService:
         await self._announce(deltas)
         return released
 
-    async def commit(self, order_id: int) -> int:
+    async def commit(self, order_id: int) -> None:
         """Payment arrived: the held units leave the shelf (on_hand and reserved both go down)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            rows = await self._core(_COMMIT_AT_ONCE, {"for_order": order_id})
-            if not rows or rows[0][3]:  # taken off its one shelf in the same statement
-                return sum(quantity for _level, _variant, quantity, _taken_off in rows)
-            settled: dict[int, tuple[int, int]] = {}
-            for level_id, variant_id, quantity, _taken_off in rows:
-                settled[level_id] = (variant_id, settled.get(level_id, (variant_id, 0))[1] + quantity)
-        else:
-            settled = await self._settle(order_id, ReservationState.COMMITTED)
-        committed = 0
+        settle = self.settle_with_rows(order_id)
+        if settle is not None:
+            await self.after_settle(order_id, await self._value(*settle))
+            return
+        settled = await self._settle(order_id, ReservationState.COMMITTED)
         for level_id, (_variant_id, quantity) in sorted(settled.items()):
             await self._core(_TAKE_OFF_SHELF, {"level_id": level_id, "qty": quantity})
-            committed += quantity
-        return committed
 
     def settle_with_rows(self, order_id: int) -> tuple[Guard, dict[str, Any]] | None:
         """PostgreSQL: `commit` as a guard for the caller's `insert_together` (the payment's ledger statement), so
@@ -376,7 +364,7 @@ class StockService:
         call `commit`."""
         if self.session.get_bind().dialect.name != "postgresql":
             return None
-        return SETTLE_WITH_ROWS, {"for_order": order_id}
+        return _SETTLE_WITH_ROWS, {"for_order": order_id}
 
     async def after_settle(self, order_id: int, taken_off: int | None) -> None:
         """The rest of a `settle_with_rows`: units settled on several stock rows leave them one by one, in id order."""
