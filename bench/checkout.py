@@ -568,10 +568,23 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
         seen.append(direct + statement.split(None, 1)[0].upper() + " " + " ".join(statement.split())[:110])
 
     event.listen(app.state.engine.sync_engine, "before_cursor_execute", on_execute)
+    # Explicit transactions begun on the driver: each costs a BEGIN and a COMMIT (or ROLLBACK) round trip besides
+    # its statements; a statement run on its own costs none.
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+    start_transaction = AsyncAdapt_asyncpg_connection._start_transaction
+
+    async def counted_start(adapted: Any) -> None:
+        await start_transaction(adapted)
+        if adapted._started:
+            seen.append(" BEGIN")
+
+    AsyncAdapt_asyncpg_connection._start_transaction = counted_start  # type: ignore[method-assign]
     rng = random.Random(7)
     profile_path = os.environ.get("BENCH_PROFILE")  # a cProfile dump of the measured checkouts, warm-up excluded
     profile = cProfile.Profile(time.process_time) if profile_path else None  # CPU, not time spent waiting on PG
     per_call: dict[str, list[int]] = {"checkout": [], "payment": []}
+    trips: dict[str, list[int]] = {"checkout": [], "payment": []}
     texts: dict[str, dict[str, int]] = {"checkout": {}, "payment": {}}
     logging.getLogger("httpx").setLevel(logging.WARNING)
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
@@ -604,7 +617,9 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
                 profile.enable()
             cpu += time.process_time() - t0
             for kind, stmts in (("checkout", after_checkout), ("payment", after_payment)):
-                per_call[kind].append(len(stmts))
+                begun = stmts.count(" BEGIN")
+                per_call[kind].append(len(stmts) - begun)
+                trips[kind].append(len(stmts) + begun)  # the statements, each BEGIN and its COMMIT
                 for text in stmts:
                     texts[kind][text] = texts[kind].get(text, 0) + 1
     if profile is not None and profile_path:
@@ -623,6 +638,8 @@ async def count_statements(data: dict[str, Any], checkouts: int, show: bool) -> 
         "statements_per_paid_checkout": round(
             statistics.fmean(per_call["checkout"]) + statistics.fmean(per_call["payment"]), 2
         ),
+        "round_trips_per_checkout_call": round(statistics.fmean(trips["checkout"]), 2),
+        "round_trips_per_payment_call": round(statistics.fmean(trips["payment"]), 2),
         "inprocess_cpu_ms_per_paid_checkout": round(cpu * 1000 / checkouts, 2),
         # transactions PostgreSQL ended (committed or rolled back; an autocommit statement is one on its own; the others
         # cost a BEGIN and a COMMIT round trip each), the app's background polls included

@@ -220,7 +220,7 @@ async def _parcels(session: AsyncSession, lines: list[tuple[int, int, int, int]]
     then does not read them again.
     """
     found = await driver.fetch(
-        await session.connection(), _PARCEL_CATALOGUE, {"variant_ids": [line[0] for line in lines]}
+        await session.connection(), _PARCEL_CATALOGUE, {"variant_ids": [line[0] for line in lines]}, begin=False
     )
     hold_workshops(session, [WorkshopRoute(int(w), name, int(county)) for _v, _g, _s, w, name, county in found])
     catalogue = {int(row[0]): (int(row[1]), row[2]) for row in found}

@@ -123,7 +123,9 @@ async def snapshot_and_loads(session: AsyncSession, point_ids: list[int]) -> tup
     held = held_snapshot(session)
     if held is not None or not point_ids:
         return held or await network_snapshot(session), await open_parcels(session, point_ids)
-    rows = await driver.fetch(await session.connection(), _STAMP_AND_OPEN_PARCELS, {"point_ids": point_ids})
+    rows = await driver.fetch(
+        await session.connection(), _STAMP_AND_OPEN_PARCELS, {"point_ids": point_ids}, begin=False
+    )
     if not rows:  # a network never stamped (nothing written to it yet)
         return await network_snapshot(session), await open_parcels(session, point_ids)
     loads = {int(point_id): int(count) for _stamp, point_id, count in rows if point_id is not None}

@@ -152,7 +152,9 @@ class LogisticsDelivery:
         ids = {line.workshop_id for line in lines}
         known = _held_workshops(session)
         if not ids <= known.keys():
-            rows = await driver.fetch(await session.connection(), _WORKSHOP_ROUTES, {"ids": sorted(ids - known.keys())})
+            rows = await driver.fetch(
+                await session.connection(), _WORKSHOP_ROUTES, {"ids": sorted(ids - known.keys())}, begin=False
+            )
             known.update({int(i): WorkshopRoute(int(i), name, int(county)) for i, name, county in rows})
         found = {workshop_id: known[workshop_id] for workshop_id in ids if workshop_id in known}
         missing = sorted(ids - found.keys())

@@ -107,7 +107,9 @@ async def create_shipments_for_orders(
     if not plans:
         return planned
     order_ids = list(dict.fromkeys(plan.order_id for plan in plans))
-    found = await driver.fetch(await session.connection(), _PLANNED_ORDERS, {"order_ids": order_ids})
+    # The reads need no transaction of their own (each sees committed rows, as it would in one), so a hand-over's
+    # one write below can be its own.
+    found = await driver.fetch(await session.connection(), _PLANNED_ORDERS, {"order_ids": order_ids}, begin=False)
     planned_before = {int(row[0]) for row in found}
     if planned_before:
         for shipment in await session.scalars(_SHIPMENTS_OF_ORDERS, {"order_ids": sorted(planned_before)}):
@@ -175,7 +177,9 @@ async def create_shipments_for_orders(
             rows.append(shipment)
             rows += [Child(leg, shipment, "shipment_id") for leg in _legs(routes, at_hub)]
             rows.append(Child(ShipmentEvent(at=now, kind="created", node_id=hub_id), shipment, "shipment_id"))
-        await insert_together(session, rows)
+        # The hand-over's only write: its own transaction when nothing else was (the unique order × workshop keeps a
+        # racing planner from writing the order twice).
+        await insert_together(session, rows, alone=commit)
         session.add_all([shipment for shipment, _, _ in new])  # written and detached: back, as a flush leaves them
     elif new:
         session.add_all([shipment for shipment, _, _ in new])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +28,7 @@ from shop.checkout.pricing import PricedLine, compute_totals
 from shop.checkout.schemas import CheckoutIn
 from shop.db import utcnow
 from shop.errors import Conflict, DomainError, InvalidInput, NotFound
-from shop.inserts import Child, insert_together
+from shop.inserts import Child, fill_defaults, insert_together
 from shop.money import BP_SCALE
 from shop.orders.mapping import order_out
 from shop.orders.models import DeliveryMethod, Order, OrderLine, OrderStatus
@@ -81,10 +81,18 @@ _LINES_ON_SALE = (
 )
 
 
-@functools.lru_cache(maxsize=4)
-def _lines_on_sale(read_with_lines: tuple[Any, ...]) -> Select[Any]:
-    """The lines' read with the delivery quoter's columns (one statement per quoter, built once)."""
-    return _LINES_ON_SALE.add_columns(*read_with_lines) if read_with_lines else _LINES_ON_SALE
+# PostgreSQL: the new order's id and one id per line, taken from their sequences in the lines' read, so the order,
+# its lines, reservations and stored response can all be written in the one statement that takes the stock.
+_NEW_IDS = (
+    select(func.nextval(literal_column(f"'{Order.__tablename__}_id_seq'"))).scalar_subquery().label("new_order_id"),
+    func.nextval(literal_column(f"'{OrderLine.__tablename__}_id_seq'")).label("new_line_id"),
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _lines_on_sale(read_with_lines: tuple[Any, ...], with_ids: bool) -> Select[Any]:
+    """The lines' read with the delivery quoter's columns, and the new ids (one statement per case, built once)."""
+    return _LINES_ON_SALE.add_columns(*read_with_lines, *(_NEW_IDS if with_ids else ()))
 
 
 @dataclass(slots=True)
@@ -179,10 +187,14 @@ class CheckoutService:
         wanted, cart_id = await self._wanted(caller, data, cart_token, now)
         wanted.sort(key=lambda w: w.variant_id)
         quoter = get_quoter()
+        connection = await self.session.connection()
+        with_ids = connection.dialect.name == "postgresql"
+        # No BEGIN for it: nothing is written yet, and the writes may then go as one statement of their own.
         found = await driver.fetch_named(
-            await self.session.connection(),
-            _lines_on_sale(quoter.read_with_lines),
+            connection,
+            _lines_on_sale(quoter.read_with_lines, with_ids),
             {"variant_ids": [w.variant_id for w in wanted], "pickup_point_id": delivery.pickup_point_id or 0},
+            begin=False,
         )
         rows = {r.id: r for r in found}
         for want in wanted:
@@ -250,6 +262,8 @@ class CheckoutService:
             created_at=now,
             updated_at=now,
         )
+        if with_ids:
+            order.id = found[0].new_order_id
         for i, want in enumerate(wanted):
             row = rows[want.variant_id]
             commission = want.commission_bp
@@ -257,6 +271,8 @@ class CheckoutService:
                 commission = min(commission, BP_SCALE - row.service_fee_bp)
             order.lines.append(
                 OrderLine(
+                    id=row.new_line_id if with_ids else None,
+                    order_id=order.id,
                     variant_id=want.variant_id,
                     product_id=row.product_id,
                     workshop_id=row.workshop_id,
@@ -272,8 +288,15 @@ class CheckoutService:
                     streamer_user_id=want.streamer_user_id if want.live_session_id is not None else None,
                 )
             )
-        # The order and its lines in one statement (on PostgreSQL): the lines' INSERTs take the order's new id.
-        await insert_together(self.session, [order, *(Child(line, order, "order_id") for line in order.lines)])
+        written: list[Order | OrderLine] = [order, *order.lines]
+        # The order and its lines go first when their ids are not known yet (SQLite: the lines' INSERTs take the
+        # order's new id) or when other writes refer to them (a voucher's redemption, flushed with the cart's).
+        if not with_ids or voucher is not None or cart_id is not None:
+            lines: list[OrderLine | Child] = [
+                line if with_ids else Child(line, order, "order_id") for line in order.lines
+            ]
+            await insert_together(self.session, [order, *lines])
+            written = []
         stock = StockService(self.session)
         requests = [StockRequest(line.id, line.variant_id, line.quantity, line.title) for line in order.lines]
         # A variant stocked in one place (the usual case) is reserved there: the read above showed where, so its row is
@@ -286,12 +309,14 @@ class CheckoutService:
             await vouchers.redeem(voucher, caller.id, order.id, totals.discount_fen)
         if cart_id is not None:
             await CartService(self.session).clear(cart_id)
+        fill_defaults(written)  # the response is made before they are written
         result = order_out(order)
-        # The reservations and the idempotency record in one statement (the order and its lines are already written);
-        # with the stock row's update when the units are in one place: the last statement, so the row stays locked
-        # for the commit only.
+        # The reservations and the idempotency record (and the order with its lines, when not yet written) in one
+        # statement, with the stock row's update when the units are in one place: the last statement, so the row
+        # stays locked for the commit only. When it is the only write (a buy-now checkout on PostgreSQL) it is its
+        # own transaction: no BEGIN or COMMIT round trip.
         if planned is not None:
-            await stock.take(planned, with_rows=store.records(201, result))
+            await stock.take(planned, with_rows=[*written, *store.records(201, result)])
         else:
-            await insert_together(self.session, [*reservations, *store.records(201, result)])
+            await insert_together(self.session, [*written, *reservations, *store.records(201, result)])
         return result

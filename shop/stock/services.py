@@ -109,14 +109,14 @@ class StockService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def _core(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+    async def _core(self, statement: Executable, params: dict[str, Any], *, begin: bool = True) -> Sequence[Any]:
         """A prebuilt Core statement's rows, in the session's transaction: these touch no ORM objects, so the
         session's execution layer is skipped (and on PostgreSQL SQLAlchemy's too: `shop.driver`)."""
-        return await driver.fetch(await self.session.connection(), statement, params)
+        return await driver.fetch(await self.session.connection(), statement, params, begin=begin)
 
-    async def _value(self, statement: Executable, params: dict[str, Any]) -> Any:
+    async def _value(self, statement: Executable, params: dict[str, Any], *, begin: bool = True) -> Any:
         """The first column of the statement's first row; None when it returns no row."""
-        rows = await self._core(statement, params)
+        rows = await self._core(statement, params, begin=begin)
         return rows[0][0] if rows else None
 
     def plan_in_place(
@@ -135,12 +135,14 @@ class StockService:
         return Planned(self._rows(order_id, plan, expires_at), plan)
 
     async def take(self, planned: Planned, *, with_rows: Sequence[Base] = ()) -> None:
-        """Write the planned reservations (with the caller's `with_rows`) and take their units off sale: one guarded
-        UPDATE per stock row, in id order, or 409 naming the product.
+        """Write the planned reservations (after the caller's `with_rows`) and take their units off sale: one guarded
+        UPDATE per stock row, in id order, or 409 naming the product (and nothing written).
 
         Called last, just before the commit, so each row stays locked for the commit's round trip only: under a
         flash sale every buyer queues on one row for as long as the one ahead holds it. One stock row (the usual
-        case) is updated in the same statement as the rows are written (on PostgreSQL).
+        case) is updated in the same statement as the rows are written (on PostgreSQL), which is then its own
+        transaction if it is the caller's only write (`insert_together(alone=True)`): the row is locked for no round
+        trip at all.
         """
         wanted: dict[int, int] = {}
         first_request: dict[int, StockRequest] = {}
@@ -148,16 +150,18 @@ class StockService:
             wanted[level_id] = wanted.get(level_id, 0) + qty
             first_request.setdefault(level_id, req)
         levels = sorted(wanted)
-        rows = [*planned.rows, *with_rows]
+        rows = [*with_rows, *planned.rows]
         lefts: dict[int, int] = {}
         if len(levels) == 1:
             guard = (_RESERVE_GUARDED, {"level_id": levels[0], "qty": wanted[levels[0]]})
-            left = await insert_together(self.session, rows, guard=guard)
+            left = await insert_together(self.session, rows, guard=guard, alone=True)
             lefts[levels[0]] = await self._or_refuse(left, levels[0], first_request[levels[0]])
         else:
             await insert_together(self.session, rows)
             for level_id in levels:
                 lefts[level_id] = await self._take_units(level_id, wanted[level_id], first_request[level_id])
+        # A take that was its own transaction is announced in the caller's next one: search may hear of a sell-out a
+        # moment after it happened (the checkout refuses the late buyers truthfully either way).
         deltas: dict[int, int] = {}
         for level_id, left in lefts.items():
             if left <= 0:
@@ -172,7 +176,7 @@ class StockService:
 
     async def _or_refuse(self, left: int | None, level_id: int, req: StockRequest) -> int:
         if left is None:  # sold (or reserved) since the caller's unlocked read
-            have = await self._value(_FREE_AT, {"level_id": level_id})
+            have = await self._value(_FREE_AT, {"level_id": level_id}, begin=False)  # for the message only
             raise self.out_of_stock(req, int(have or 0))
         return left
 
