@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import LocationKind, StockLevel, StockLocation
+from logistics.models import NetworkStamp
+from logistics.snapshot import STAMP_ROW
 from shop.orders.models import Order
 from shop.stock.models import ReservationState, StockReservation
 from tests.shop.helpers import Shop, checkout_body, stock_of
@@ -233,3 +237,74 @@ async def test_units_are_reserved_where_they_are_one_place_or_several(
     await session.commit()
     assert [after[shop.sugar.stock.id], after[showroom_sugar], after[shop.tea.stock.id]] == [(0, 0), (2, 0), (18, 0)]
     assert states == {ReservationState.COMMITTED}
+
+
+async def test_a_buy_now_checkout_is_one_read_and_one_write_of_its_own_on_postgresql(
+    app: Litestar,
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given the driver's transactions counted as they begin (each costs a BEGIN and a COMMIT round trip)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    begun: list[int] = []
+    start_transaction = AsyncAdapt_asyncpg_connection._start_transaction
+
+    async def counted(adapted: AsyncAdapt_asyncpg_connection) -> None:
+        await start_transaction(adapted)
+        begun.append(1)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", counted)
+    seen: list[str] = []
+
+    def on_execute(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.split(None, 1)[0] in {"SELECT", "WITH", "INSERT", "UPDATE", "DELETE"}:
+            seen.append(statement.split(None, 1)[0])
+
+    # (the first checkout of a process reads and keeps the delivery network, in a transaction of its own, while the
+    # network's stamp stays the same)
+    session.add(NetworkStamp(id=STAMP_ROW, stamp=20261124))
+    await session.commit()
+    warm_up = await client.post(
+        "/api/checkout", json=checkout_body((shop.tea.variant.id, 1)), headers=shop.h(shop.buyer)
+    )
+    assert warm_up.status_code == 201, warm_up.text
+    begun.clear()
+
+    # when a buyer checks out two units of one product (the lines in the request, no voucher)
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        r = await client.post(
+            "/api/checkout",
+            json=checkout_body((shop.sugar.variant.id, 2)),
+            headers={**shop.h(shop.buyer), "Idempotency-Key": "one-statement"},
+        )
+    finally:
+        event.remove(app.state.engine.sync_engine, "before_cursor_execute", on_execute)
+    assert r.status_code == 201, r.text
+    order = r.json()
+
+    # then on PostgreSQL the lines were read and everything written in one statement, with no transaction begun:
+    # the statement was its own
+    if postgres:
+        assert (seen[-2:], begun) == (["SELECT", "WITH"], [])
+    # and the order, its line (ids taken beforehand), the reservation and the stored response are all there
+    assert await stock_of(session, shop.sugar.variant.id) == (50, 2)
+    line_ids = [ln["id"] for ln in order["lines"]]
+    reservation = (
+        await session.execute(
+            select(StockReservation.order_id, StockReservation.order_line_id, StockReservation.quantity).where(
+                StockReservation.variant_id == shop.sugar.variant.id
+            )
+        )
+    ).one()
+    assert tuple(reservation) == (order["id"], line_ids[0], 2)
+    await session.commit()
+    again = await client.post(
+        "/api/checkout",
+        json=checkout_body((shop.sugar.variant.id, 2)),
+        headers={**shop.h(shop.buyer), "Idempotency-Key": "one-statement"},
+    )
+    assert (again.status_code, again.json()) == (201, order)
+    assert await _orders(session) == 2  # the warm-up's and this one

@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalog.models import StockLevel
 from shop import audit
 from shop.audit import AuditEntry
+from shop.db import create_engine, create_session_factory
 from shop.inserts import Child, insert_together
 from shop.ledger.models import LedgerEntry, LedgerKind
 from shop.orders.models import DeliveryMethod, Order, OrderLine, OrderStatus, PaymentMethod
 from shop.outbox import OutboxEvent, new_row
+from shop.settings import Settings
 from tests import factories
 
 
@@ -194,7 +196,74 @@ async def test_a_guarded_update_goes_with_the_rows_and_says_whether_it_held(sess
         guard=(take, {"level_id": level_id, "qty": 2}),
     )
 
-    # then the first held (1 left) and the second did not (None), and only the first's units are reserved
+    # then the first held (1 left) and the second did not (None): only the first's units are reserved and only its
+    # row is written
     assert (first, second) == (1, None)
     assert (await session.execute(select(StockLevel.reserved).where(StockLevel.id == level_id))).scalar_one() == 2
+    written = await session.scalars(select(LedgerEntry.order_id).where(LedgerEntry.order_id.in_([9101, 9102])))
+    assert list(written) == [9101]
+    await session.rollback()
+
+
+async def test_rows_with_ids_taken_beforehand_are_written_with_them(session: AsyncSession) -> None:
+    # given an order and its line whose ids were set before writing (as the checkout takes them from the sequences)
+    catalogue = await factories.small_catalogue(session)
+    buyer = await factories.user(session)
+    await session.commit()
+    order = _order(catalogue, buyer.id)
+    order.id = 880_001
+    for line_id, line in zip((880_002, 880_003), order.lines, strict=True):
+        line.id, line.order_id = line_id, order.id
+
+    # when they are written as plain rows (no parent link to fill in) and committed
+    await insert_together(session, [order, *order.lines])
+    await session.commit()
+
+    # then each is stored under its own id, the lines pointing at the order
+    assert [order.id, *(line.id for line in order.lines)] == [880_001, 880_002, 880_003]
+    stored = await session.execute(select(OrderLine.id, OrderLine.order_id).where(OrderLine.order_id == 880_001))
+    assert sorted(tuple(row) for row in stored) == [(880_002, 880_001), (880_003, 880_001)]
+    assert (await session.execute(select(Order.total_fen).where(Order.id == 880_001))).scalar_one() == 7600
+
+
+async def _ledger_amounts(session: AsyncSession, order_id: int) -> list[int]:
+    return list(await session.scalars(select(LedgerEntry.amount_fen).where(LedgerEntry.order_id == order_id)))
+
+
+async def test_a_lone_write_is_its_own_transaction_on_postgresql(session: AsyncSession, settings: Settings) -> None:
+    # given a session that has not begun a transaction, and another session looking on
+    engine = create_engine(settings.db, null_pool=True, sqlite_immediate=False)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    try:
+        async with create_session_factory(engine)() as onlooker:
+            # when a row is written alone and not (yet) committed
+            await insert_together(
+                session, [LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=5, order_id=9201)], alone=True
+            )
+
+            # then on PostgreSQL it is already committed (no BEGIN was sent); SQLite keeps it in its transaction
+            assert await _ledger_amounts(onlooker, 9201) == ([5] if postgres else [])
+            await onlooker.rollback()
+            await session.rollback()
+            assert await _ledger_amounts(onlooker, 9201) == ([5] if postgres else [])
+            await onlooker.rollback()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_write_after_others_stays_in_their_transaction(session: AsyncSession) -> None:
+    # given a session that has already written (a statement run) and one that holds an unwritten row
+    await session.execute(update(StockLevel).where(StockLevel.id == -1).values(reserved=0))
+    await insert_together(session, [LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=6, order_id=9202)], alone=True)
+    # when the first rolls back
+    await session.rollback()
+    # then its "alone" row went with it: it ran in the transaction begun before it
+    assert await _ledger_amounts(session, 9202) == []
+    await session.rollback()
+
+    # and a pending (added, unflushed) row keeps the statement in the transaction too
+    session.add(LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=7, order_id=9203))
+    await insert_together(session, [LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=8, order_id=9203)], alone=True)
+    await session.rollback()
+    assert await _ledger_amounts(session, 9203) == []
     await session.rollback()
