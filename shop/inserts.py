@@ -31,17 +31,21 @@ from sqlalchemy import (
     Column,
     CompoundSelect,
     Insert,
+    Integer,
     Select,
     Update,
     UpdateBase,
     bindparam,
+    func,
     insert,
     literal,
+    literal_column,
     select,
     union_all,
     update,
 )
 from sqlalchemy import inspect as inspect_model
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -306,3 +310,84 @@ def _identify(rows: Sequence[Base | Child], plain: list[Base], ids: list[int], w
             item.row.__dict__[item.key] = item.parent.__dict__["id"]
     for row in plain:
         make_transient_to_detached(row)
+
+
+# Rows of any number in one statement of fixed shape: each model's rows go as one array per column through `unnest`,
+# with their ids taken from the table's sequence in the same statement; a child row names its parent by the parent's
+# row number. The statement depends only on which models and links there are, so it is built and prepared once.
+_Groups = tuple[tuple[type[Base], int | None, str | None], ...]  # model, parent's group, link column
+
+
+@functools.lru_cache(maxsize=_SHAPES_KEPT)
+def _many(groups: _Groups) -> Select[Any] | CompoundSelect:
+    sources: list[CTE] = []
+    selects = []
+    for g, (model, parent, key) in enumerate(groups):
+        columns = _columns(model, without=key)
+        names = [c.key for c in columns]
+        arrays = [bindparam(f"g{g}_{c.key}", type_=ARRAY(c.type)) for c in columns]
+        if parent is not None:
+            arrays.append(bindparam(f"g{g}__parent", type_=ARRAY(Integer)))
+        rows = func.unnest(*arrays).table_valued(
+            *names, *(["parent_no"] if parent is not None else []), with_ordinality="row_no"
+        )
+        sequence: Any = literal_column(f"'{model.__tablename__}_id_seq'")  # BIGSERIAL's sequence
+        # Referenced more than once and volatile: PostgreSQL runs it once, so each row has one id.
+        source = select(func.nextval(sequence).label("id"), *rows.render_derived().c).cte(f"source_{g}")
+        sources.append(source)
+        values = [source.c.id, *(source.c[name] for name in names)]
+        if parent is None:
+            body = select(*values)
+            into = ["id", *names]
+        else:
+            up = sources[parent]
+            body = select(*values, up.c.id).join_from(source, up, up.c.row_no == source.c.parent_no)
+            into = ["id", *names, key or ""]
+        written = insert(model).from_select(into, body).returning(model.id).cte(f"written_{g}")  # type: ignore[attr-defined]
+        selects.append(
+            select(literal(g), source.c.row_no, source.c.id).join_from(source, written, written.c.id == source.c.id)
+        )
+    return selects[0] if len(selects) == 1 else union_all(*selects)
+
+
+async def insert_many(session: AsyncSession, rows: Sequence[Base | Child], *, alone: bool = False) -> None:
+    """`insert_together` for many rows (a hand-over's shipments, legs and events for several orders): one statement
+    on PostgreSQL whatever their number, built once per set of models; on SQLite one INSERT per row.
+
+    The rows come back detached with their ids (and a child's link), as from `insert_together`; `alone` as there."""
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        await insert_together(session, rows, alone=alone)
+        return
+    plain = [item.row if isinstance(item, Child) else item for item in rows]
+    group_of: dict[tuple[type[Base], int | None, str | None], int] = {}
+    row_place: dict[int, tuple[int, int]] = {}  # id(row) → (group, row number from 1)
+    counts: dict[int, int] = {}
+    params: dict[str, Any] = {}
+    written: list[dict[str, Any]] = []
+    for item, row in zip(rows, plain, strict=True):
+        if inspect_model(row).has_identity or inspect_model(row).session is not None:
+            raise ValueError(f"{row!r} is already in a session; insert_many writes new rows only")
+        parent_place = row_place.get(id(item.parent)) if isinstance(item, Child) else None
+        if isinstance(item, Child) and parent_place is None:
+            raise ValueError(f"{row!r}: its parent must come before it in the same call")
+        link = (type(row), parent_place[0] if parent_place else None, item.key if isinstance(item, Child) else None)
+        g = group_of.setdefault(link, len(group_of))
+        values = row_values(row)
+        written.append(values)
+        counts[g] = counts.get(g, 0) + 1
+        row_place[id(row)] = (g, counts[g])
+        for key, value in values.items():
+            if key != link[2]:
+                params.setdefault(f"g{g}_{key}", []).append(value)
+        if parent_place is not None:
+            params.setdefault(f"g{g}__parent", []).append(parent_place[1])
+    groups = tuple(sorted(group_of, key=group_of.__getitem__))
+    begin = not alone or bool(session.new or session.dirty or session.deleted)
+    found = {
+        (int(g), int(n)): int(new_id)
+        for g, n, new_id in await driver.fetch(connection, _many(groups), params, begin=begin)
+    }
+    _identify(rows, plain, [found[row_place[id(row)]] for row in plain], written)

@@ -35,7 +35,7 @@ from logistics.services.delivery import LogisticsDelivery, ParcelLine, parcels_b
 from shop import driver
 from shop.auth import Caller
 from shop.errors import Conflict, NotFound
-from shop.inserts import Child, insert_together
+from shop.inserts import Child, insert_many
 
 log = structlog.get_logger(__name__)
 
@@ -95,9 +95,7 @@ async def create_shipments_for_orders(
     session: AsyncSession, plans: Sequence[ParcelPlan], *, now: dt.datetime | None = None, commit: bool = True
 ) -> PlannedShipments:
     """`create_shipments_for_order` for many orders in one transaction: the orders' existing shipments, the points'
-    loads and the network are read once, and all the rows go in three statements (shipments, legs, events).
-
-    For one order (a hand-over) the rows go in one statement on PostgreSQL (`insert_together`).
+    loads and the network are read once, and all the rows go in one statement on PostgreSQL (`insert_many`).
 
     An order that cannot be delivered is left out (in `refused`); the others are planned. A database error (two
     planners racing on one order: the unique order × workshop) fails the whole call, and the caller retries the
@@ -169,26 +167,16 @@ async def create_shipments_for_orders(
             routes = [leg.route_id for leg in net.path(hub_id, point_id) or []] if point_id and hub_id else []
             new.append((shipment, routes, hub_id))
             shipments.append(shipment)
-    if new and len(plans) == 1:
-        # The usual hand-over (one paid order): its shipments (one per workshop), their legs and events in one
-        # statement on PostgreSQL instead of a flush of three INSERTs.
-        rows: list[Shipment | Child] = []
-        for shipment, routes, hub_id in new:
-            rows.append(shipment)
-            rows += [Child(leg, shipment, "shipment_id") for leg in _legs(routes, at_hub)]
-            rows.append(Child(ShipmentEvent(at=now, kind="created", node_id=hub_id), shipment, "shipment_id"))
-        # The hand-over's only write: its own transaction when nothing else was (the unique order × workshop keeps a
-        # racing planner from writing the order twice).
-        await insert_together(session, rows, alone=commit)
-        session.add_all([shipment for shipment, _, _ in new])  # written and detached: back, as a flush leaves them
-    elif new:
-        session.add_all([shipment for shipment, _, _ in new])
-        await session.flush()  # one INSERT for all: the legs and events need the ids
-        for shipment, routes, hub_id in new:
-            for leg in _legs(routes, at_hub):
-                leg.shipment_id = shipment.id
-                session.add(leg)
-            session.add(ShipmentEvent(shipment_id=shipment.id, at=now, kind="created", node_id=hub_id))
+    rows: list[Shipment | Child] = []
+    for shipment, routes, hub_id in new:
+        rows.append(shipment)
+        rows += [Child(leg, shipment, "shipment_id") for leg in _legs(routes, at_hub)]
+        rows.append(Child(ShipmentEvent(at=now, kind="created", node_id=hub_id), shipment, "shipment_id"))
+    # All the orders' shipments, legs and events in one statement on PostgreSQL (its shape does not depend on how
+    # many): the hand-over's only write, its own transaction when nothing else was (the unique order × workshop
+    # keeps a racing planner from writing an order twice).
+    await insert_many(session, rows, alone=commit)
+    session.add_all([shipment for shipment, _, _ in new])  # written and detached: back, as a flush leaves them
     if commit:
         await session.commit()
     return planned

@@ -13,7 +13,7 @@ from catalog.models import StockLevel
 from shop import audit
 from shop.audit import AuditEntry
 from shop.db import create_engine, create_session_factory
-from shop.inserts import Child, insert_together
+from shop.inserts import Child, insert_many, insert_together
 from shop.ledger.models import LedgerEntry, LedgerKind
 from shop.orders.models import DeliveryMethod, Order, OrderLine, OrderStatus, PaymentMethod
 from shop.outbox import OutboxEvent, new_row
@@ -267,3 +267,37 @@ async def test_a_write_after_others_stays_in_their_transaction(session: AsyncSes
     await session.rollback()
     assert await _ledger_amounts(session, 9203) == []
     await session.rollback()
+
+
+async def test_many_rows_with_their_children_in_one_statement(session: AsyncSession) -> None:
+    # given three orders' ledger rows, each with audit entries linked to it (as a hand-over's shipments, legs and
+    # events), built in an interleaved order
+    rows: list[Any] = []
+    parents = []
+    for n, amount in enumerate((100, 200, 300)):
+        parent = LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=amount, order_id=9300 + n)
+        parents.append(parent)
+        rows.append(parent)
+        for k in range(n + 1):  # 1, 2 and 3 children
+            entry = audit.entry(actor_id=None, action=f"a{k}", entity="order", entity_id=0, changes={"k": k})
+            rows.append(Child(entry, parent, "entity_id"))
+    seen = _count_statements(session)
+
+    # when they are written at once and committed
+    await insert_many(session, rows)
+    await session.commit()
+
+    # then PostgreSQL took one statement (SQLite one per row); each row has its new id, each child its parent's
+    assert len(seen) == (1 if session.get_bind().dialect.name == "postgresql" else 9)
+    stored = await session.execute(
+        select(LedgerEntry.id, LedgerEntry.amount_fen).where(LedgerEntry.order_id.in_([9300, 9301, 9302]))
+    )
+    assert sorted(tuple(row) for row in stored) == [(p.id, p.amount_fen) for p in parents]
+    children = await session.execute(
+        select(AuditEntry.entity_id, AuditEntry.action, AuditEntry.id).where(
+            AuditEntry.entity_id.in_([p.id for p in parents])
+        )
+    )
+    expected = [(item.parent.id, item.row.action, item.row.id) for item in rows if isinstance(item, Child)]
+    assert sorted(tuple(row) for row in children) == sorted(expected)
+    assert [len([e for e in expected if e[0] == p.id]) for p in parents] == [1, 2, 3]
