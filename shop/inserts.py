@@ -272,9 +272,13 @@ async def insert_together(
         return None  # the guard matched no row: nothing was written
     if any(-1 - j not in found for j in range(len(changed))):
         raise RuntimeError("a changed row was not found to update")
+    identity_map = session.sync_session.identity_map
     for row, values in zip(changed, changes, strict=True):
         for key, value in values.items():
-            set_committed_value(row, key, value)  # written: nothing left for the flush
+            set_committed_value(row, key, value)
+        # Written: the row is clean, so the commit's flush has nothing to visit (a unit of work over a row with no
+        # net change cost a tenth of a payment's CPU).
+        inspect_model(row)._commit_all(row.__dict__, identity_map)
     _identify(rows, plain, [int(found[i]) for i in range(len(plain))], written)
     return found.get(_GUARD_POSITION)
 
