@@ -7,12 +7,15 @@ the commit.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import structlog
+from sqlalchemy import bindparam, update
+from sqlalchemy import inspect as inspect_model
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +36,7 @@ from shop.orders.schemas import OrderOut
 from shop.orders.services import can_manage, can_view, load_order
 from shop.payments.gateway import CURRENCY, PAYMENT_METHOD_TYPES, StripeGateway
 from shop.settings import Settings
-from shop.stock.services import StockRequest, StockService
+from shop.stock.services import ACTIVE_LOCATIONS, StockRequest, StockService, settlement_after
 from shop.vouchers.services import VoucherService
 
 log = structlog.get_logger(__name__)
@@ -124,6 +127,11 @@ async def take_payment(session: AsyncSession, order: Order, actor_id: int | None
         settle = stock.settle_with_rows(order.id)
         if settle is None:
             await stock.commit(order.id)
+    return _paid(order, actor_id, now, settle)
+
+
+def _paid(order: Order, actor_id: int | None, now: dt.datetime, settle: tuple[Guard, dict[str, Any]] | None) -> Taken:
+    """The order marked paid in memory, and the payment's rows: its ledger split, audit entry and event."""
     order.paid_at = now
     order.paid_confirmed_by = actor_id
     order.reserved_until = None
@@ -141,6 +149,30 @@ async def take_payment(session: AsyncSession, order: Order, actor_id: int | None
     )
     rows.append(event.outbox)
     return Taken(event, rows, settle)
+
+
+# PostgreSQL, a payment in one statement of its own: the order moves to paid only if it is still awaiting payment
+# with its units on one stock row (the usual case), and its reservations, shelf, ledger, audit, event and stored
+# response are written only then. Otherwise nothing is written and the payment takes the locked path.
+_PAID_AT_ONCE = (
+    update(Order)
+    .where(
+        Order.id == bindparam("for_order"),
+        Order.status == OrderStatus.PENDING_PAYMENT,
+        ACTIVE_LOCATIONS == 1,
+    )
+    .values(
+        status=OrderStatus.PAID,
+        fulfilment_status=OrderStatus.PAID,
+        paid_at=bindparam("paid_at"),
+        paid_confirmed_by=bindparam("paid_by"),
+        reserved_until=None,
+        updated_at=bindparam("paid_at"),
+    )
+    .returning(Order.id)
+    .cte("paid")
+)
+_PAY_AND_SETTLE = settlement_after(_PAID_AT_ONCE)
 
 
 async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -> events.OrderEvent | None:
@@ -202,17 +234,12 @@ class PaymentService:
         # Optimistic, as at checkout: the stored response is looked up only when this attempt fails (a replay
         # finds the order already paid, or its record insert collides with the first call's).
         try:
+            paid = await self._confirm_at_once(caller, order_id, store)
+            if paid is not None:
+                metrics.payment("offline", "paid")
+                return paid
             order = await load_order(self.session, order_id, lock=True)
-            if not (caller.role is Role.KIOSK or can_view(caller, order)):  # the counter confirms any order
-                raise NotFound(f"No order {order_id}.", field="order_id")
-            if caller.role is not Role.KIOSK and not can_manage(caller, order):
-                raise Forbidden(f"Order {order_id} has lines from workshops you do not manage.")
-            if order.payment_method is not PaymentMethod.OFFLINE:
-                raise Conflict(
-                    f"Order {order_id} is paid through {order.payment_method.value}, not offline.",
-                    field="payment_method",
-                    extra={"reason": "wrong_payment_method"},
-                )
+            self._check_offline(caller, order)
             if order.status is not OrderStatus.PENDING_PAYMENT:
                 states.ensure_transition(order, OrderStatus.PAID)
             taken = await take_payment(self.session, order, caller.id)
@@ -235,6 +262,53 @@ class PaymentService:
             await self.session.rollback()
             raise
         return Paid(result, event, order)
+
+    @staticmethod
+    def _check_offline(caller: Caller, order: Order) -> None:
+        if not (caller.role is Role.KIOSK or can_view(caller, order)):  # the counter confirms any order
+            raise NotFound(f"No order {order.id}.", field="order_id")
+        if caller.role is not Role.KIOSK and not can_manage(caller, order):
+            raise Forbidden(f"Order {order.id} has lines from workshops you do not manage.")
+        if order.payment_method is not PaymentMethod.OFFLINE:
+            raise Conflict(
+                f"Order {order.id} is paid through {order.payment_method.value}, not offline.",
+                field="payment_method",
+                extra={"reason": "wrong_payment_method"},
+            )
+
+    async def _confirm_at_once(self, caller: Caller, order_id: int, store: IdempotencyStore) -> Paid | None:
+        """PostgreSQL: the usual payment (an order awaiting payment, its units on one stock row) as one read and one
+        write, each its own transaction: no row lock held across round trips and no BEGIN or COMMIT. The write
+        moves the order to paid only if it still awaits payment (`_PAID_AT_ONCE`), and everything else goes with
+        it or not at all. None, with nothing written, when the order is in any other state or changed meanwhile:
+        the caller then takes the locked path, which has the answer for every case."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return None
+        await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        order = await load_order(self.session, order_id)
+        self._check_offline(caller, order)
+        if order.status is not OrderStatus.PENDING_PAYMENT:
+            await self.session.rollback()
+            return None
+        now = utcnow()
+        states.move(order, OrderStatus.PAID)
+        order.updated_at = now
+        guard = (_PAY_AND_SETTLE, {"for_order": order.id, "paid_at": now, "paid_by": caller.id})
+        taken = _paid(order, caller.id, now, guard)
+        result = order_out(order)
+        written = await insert_together(
+            self.session, [*taken.rows, *store.records(200, result)], guard=guard, alone=True
+        )
+        if written is None:  # paid, cancelled or restocked since the read: nothing was written
+            await self.session.rollback()
+            return None
+        if not written:  # not reachable while the order's reservations change only under its row lock
+            log.warning("payment_units_left_on_shelf", order_id=order.id)
+            await StockService(self.session).after_settle(order.id, written)
+        # Written by the statement: nothing is left for a flush.
+        inspect_model(order)._commit_all(order.__dict__, self.session.sync_session.identity_map)
+        await self.session.commit()
+        return Paid(result, taken.event, order)
 
     async def start_stripe(self, caller: Caller, order_id: int, idempotency_key: str | None) -> StripePaymentOut:
         """Create (or return) the order's PaymentIntent; the page confirms it with Stripe.js."""

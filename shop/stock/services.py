@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, distinct, func, select, update
+from sqlalchemy import CTE, ColumnElement, Executable, Select, bindparam, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import ProductVariant, StockLevel
@@ -53,32 +53,53 @@ _TAKE_OFF_SHELF = (
     .values(on_hand=StockLevel.on_hand - bindparam("qty"), reserved=StockLevel.reserved - bindparam("qty"))
 )
 
+
 # PostgreSQL: settle an order's reservations and, when they all sit on one stock row (the usual case), take the units
 # off that shelf in the same statement. Several rows are left to `_TAKE_OFF_SHELF` one by one in id order, so rows
 # are still locked in ascending id order (one UPDATE over several rows would lock them in the join's order).
-_SETTLED = (
-    update(StockReservation)
+def _settlement(of_order: ColumnElement[bool], paid: CTE | None = None) -> Select[Any]:
+    """The settlement as one value: 1 when the units came off their one shelf in the statement, 0 when nothing was
+    settled or the units sit on several rows (`after_settle` then takes them off, one row at a time in id order).
+    With `paid` (a CTE of the order's UPDATE to paid), one row only if that UPDATE matched, and none otherwise."""
+    settled = (
+        update(StockReservation)
+        .where(of_order, StockReservation.state == ReservationState.ACTIVE)
+        .values(state=ReservationState.COMMITTED)
+        .returning(StockReservation.stock_level_id, StockReservation.variant_id, StockReservation.quantity)
+        .cte("settled")
+    )
+    one_row = (
+        select(func.min(settled.c.stock_level_id).label("level_id"), func.sum(settled.c.quantity).label("qty"))
+        .having(func.count(distinct(settled.c.stock_level_id)) == 1)
+        .cte("one_row")
+    )
+    off_one_shelf = (
+        update(StockLevel)
+        .where(StockLevel.id == one_row.c.level_id)
+        .values(on_hand=StockLevel.on_hand - one_row.c.qty, reserved=StockLevel.reserved - one_row.c.qty)
+        .returning(StockLevel.id)
+        .cte("off_one_shelf")
+    )
+    taken_off = select(func.count()).select_from(off_one_shelf).scalar_subquery()
+    return select(taken_off) if paid is None else select(taken_off).select_from(paid)
+
+
+# The settlement run on its own (`commit`) or as the guard of the payment's ledger statement (`insert_together`).
+_SETTLE_WITH_ROWS = _settlement(StockReservation.order_id == bindparam("for_order"))
+# Units of the order held on how many stock rows (a payment made in one statement needs them on one).
+ACTIVE_LOCATIONS = (
+    select(func.count(distinct(StockReservation.stock_level_id)))
     .where(StockReservation.order_id == bindparam("for_order"), StockReservation.state == ReservationState.ACTIVE)
-    .values(state=ReservationState.COMMITTED)
-    .returning(StockReservation.stock_level_id, StockReservation.variant_id, StockReservation.quantity)
-    .cte("settled")
+    .scalar_subquery()
 )
-_ONE_ROW = (
-    select(func.min(_SETTLED.c.stock_level_id).label("level_id"), func.sum(_SETTLED.c.quantity).label("qty"))
-    .having(func.count(distinct(_SETTLED.c.stock_level_id)) == 1)
-    .cte("one_row")
-)
-_OFF_ONE_SHELF = (
-    update(StockLevel)
-    .where(StockLevel.id == _ONE_ROW.c.level_id)
-    .values(on_hand=StockLevel.on_hand - _ONE_ROW.c.qty, reserved=StockLevel.reserved - _ONE_ROW.c.qty)
-    .returning(StockLevel.id)
-    .cte("off_one_shelf")
-)
-# The settlement as one value, run on its own (`commit`) or as the guard of the payment's ledger statement
-# (`insert_together`): 1 when the units came off their one shelf in that statement, 0 when nothing was settled or the
-# units sit on several rows (`after_settle` then takes them off, one row at a time in id order).
-_SETTLE_WITH_ROWS = select(select(func.count()).select_from(_OFF_ONE_SHELF).scalar_subquery())
+
+
+def settlement_after(paid: CTE) -> Select[Any]:
+    """`settle_with_rows`'s guard for the order that `paid` (an UPDATE returning the order's id) moves to paid in
+    the same statement: the reservations are settled only if it matched, and the guard returns a row only then."""
+    return _settlement(StockReservation.order_id.in_(select(paid.c.id)), paid)
+
+
 _COMMITTED_BY_LEVEL = (
     select(StockReservation.stock_level_id, func.sum(StockReservation.quantity))
     .where(

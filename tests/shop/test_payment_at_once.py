@@ -1,0 +1,125 @@
+"""The usual offline payment on PostgreSQL: one read and one write of its own, the write all or nothing on the order
+still awaiting payment; anything else (and any race) goes the locked way with the same answers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import event, func, select
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from logistics.models import NetworkStamp
+from logistics.snapshot import STAMP_ROW
+from shop.ledger.models import LedgerEntry
+from shop.orders.models import Order, OrderStatus
+from shop.stock.models import ReservationState, StockReservation
+from tests.shop.helpers import Shop, checkout_body, stock_of
+
+
+async def _ledger_total(session: AsyncSession, order_id: int) -> int:
+    total = await session.scalar(select(func.sum(LedgerEntry.amount_fen)).where(LedgerEntry.order_id == order_id))
+    await session.commit()
+    return int(total or 0)
+
+
+async def _checkout(client: AsyncTestClient[Litestar], shop: Shop, quantity: int) -> dict:  # type: ignore[type-arg]
+    r = await client.post(
+        "/api/checkout", json=checkout_body((shop.sugar.variant.id, quantity)), headers=shop.h(shop.buyer)
+    )
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def test_the_usual_payment_is_one_read_and_one_write_of_its_own(
+    app: Litestar,
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given an order for 2 jars awaiting payment (and a first payment made, so the process holds the network)
+    session.add(NetworkStamp(id=STAMP_ROW, stamp=20261124))
+    await session.commit()
+    warm_up = await _checkout(client, shop, 1)
+    r = await client.post(f"/api/orders/{warm_up['id']}/payments/offline", headers=shop.h(shop.kiosk))
+    assert r.status_code == 200, r.text
+    order = await _checkout(client, shop, 2)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    begun: list[int] = []
+    start_transaction = AsyncAdapt_asyncpg_connection._start_transaction
+
+    async def counted(adapted: AsyncAdapt_asyncpg_connection) -> None:
+        await start_transaction(adapted)
+        if adapted._started:
+            begun.append(1)
+
+    seen: list[str] = []
+
+    def on_execute(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement.split(None, 1)[0])
+
+    # when the kiosk confirms it (the hand-over that follows is left out of the count)
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", counted)
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        paid = await client.post(
+            f"/api/orders/{order['id']}/payments/offline",
+            headers={**shop.h(shop.kiosk), "Idempotency-Key": "counter-1"},
+        )
+    finally:
+        event.remove(app.state.engine.sync_engine, "before_cursor_execute", on_execute)
+        monkeypatch.undo()
+
+    # then on PostgreSQL the order was read and everything written in one statement, with no transaction begun
+    assert paid.status_code == 200, paid.text
+    if postgres:
+        assert (seen[:2], begun[:1]) == (["SELECT", "WITH"], [])
+    # and the order is paid, its split adds up to what was paid, its units left the shelf
+    assert (paid.json()["status"], paid.json()["total_fen"]) == ("paid", 7600)
+    assert await _ledger_total(session, order["id"]) == 7600
+    assert await stock_of(session, shop.sugar.variant.id) == (50 - 1 - 2, 0)
+    states = await session.scalars(select(StockReservation.state).where(StockReservation.order_id == order["id"]))
+    assert list(states) == [ReservationState.COMMITTED]
+    await session.commit()
+    # and the same call again answers the same, changing nothing
+    again = await client.post(
+        f"/api/orders/{order['id']}/payments/offline",
+        headers={**shop.h(shop.kiosk), "Idempotency-Key": "counter-1"},
+    )
+    assert (again.status_code, again.json()) == (200, paid.json())
+    assert await _ledger_total(session, order["id"]) == 7600
+    assert await stock_of(session, shop.sugar.variant.id) == (47, 0)
+
+
+async def test_two_counters_confirming_one_order_at_once_take_one_payment(
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
+) -> None:
+    # given an order for 3 jars awaiting payment
+    order = await _checkout(client, shop, 3)
+
+    # when two kiosks confirm it at the same moment (each with its own key)
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/orders/{order['id']}/payments/offline",
+                headers={**shop.h(shop.kiosk), "Idempotency-Key": f"counter-{n}"},
+            )
+            for n in (1, 2)
+        )
+    )
+
+    # then one is paid and the other refused as already paid; the money and the units moved once
+    assert sorted(r.status_code for r in answers) == [200, 409]
+    refused = next(r for r in answers if r.status_code == 409)
+    assert refused.json()["reason"] == "invalid_transition"
+    status = await session.scalar(select(Order.status).where(Order.id == order["id"]))
+    await session.commit()
+    assert status is OrderStatus.PAID
+    assert await _ledger_total(session, order["id"]) == 11400
+    assert await stock_of(session, shop.sugar.variant.id) == (47, 0)
