@@ -172,7 +172,7 @@ _PAID_AT_ONCE = (
     .returning(Order.id)
     .cte("paid")
 )
-_PAY_AND_SETTLE = settlement_after(_PAID_AT_ONCE)
+PAY_AND_SETTLE = settlement_after(_PAID_AT_ONCE)
 
 
 async def mark_paid(session: AsyncSession, order: Order, actor_id: int | None) -> events.OrderEvent | None:
@@ -293,7 +293,7 @@ class PaymentService:
         now = utcnow()
         states.move(order, OrderStatus.PAID)
         order.updated_at = now
-        guard = (_PAY_AND_SETTLE, {"for_order": order.id, "paid_at": now, "paid_by": caller.id})
+        guard = (PAY_AND_SETTLE, {"for_order": order.id, "paid_at": now, "paid_by": caller.id})
         taken = _paid(order, caller.id, now, guard)
         result = order_out(order)
         written = await insert_together(

@@ -14,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from logistics.models import NetworkStamp
 from logistics.snapshot import STAMP_ROW
-from shop.ledger.models import LedgerEntry
+from shop.db import utcnow
+from shop.inserts import insert_together
+from shop.ledger.models import LedgerEntry, LedgerKind
 from shop.orders.models import Order, OrderStatus
+from shop.payments.services import PAY_AND_SETTLE
 from shop.stock.models import ReservationState, StockReservation
 from tests.shop.helpers import Shop, checkout_body, stock_of
 
@@ -123,3 +126,46 @@ async def test_two_counters_confirming_one_order_at_once_take_one_payment(
     assert status is OrderStatus.PAID
     assert await _ledger_total(session, order["id"]) == 11400
     assert await stock_of(session, shop.sugar.variant.id) == (47, 0)
+
+
+async def test_the_one_statement_writes_nothing_for_an_order_no_longer_awaiting_payment(
+    client: AsyncTestClient[Litestar],
+    session: AsyncSession,
+    shop: Shop,
+) -> None:
+    # given two orders of 2 jars each: one the buyer cancelled after the kiosk could have read it, one still awaiting
+    cancelled = await _checkout(client, shop, 2)
+    r = await client.post(f"/api/orders/{cancelled['id']}/cancel", json={}, headers=shop.h(shop.buyer))
+    assert r.status_code == 200, r.text
+    waiting = await _checkout(client, shop, 2)
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite pays in its transaction only (the statement is PostgreSQL's)
+    now = utcnow()
+
+    async def pay_at_once(order_id: int) -> int | None:
+        row = LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=1, order_id=order_id)
+        guard = (PAY_AND_SETTLE, {"for_order": order_id, "paid_at": now, "paid_by": shop.kiosk.id})
+        taken: int | None = await insert_together(session, [row], guard=guard, alone=True)
+        await session.commit()
+        return taken
+
+    # when the payment's statement runs for each
+    # then for the cancelled one it matched nothing and wrote nothing: still cancelled, no ledger row, nothing taken
+    assert await pay_at_once(cancelled["id"]) is None
+    assert await _ledger_total(session, cancelled["id"]) == 0
+    # and the waiting one is paid, its reservation settled and its units off the shelf, with its row
+    assert await pay_at_once(waiting["id"]) == 1
+    assert await _ledger_total(session, waiting["id"]) == 1
+    found = await session.execute(select(Order.id, Order.status).where(Order.id.in_([cancelled["id"], waiting["id"]])))
+    assert dict(found.tuples().all()) == {cancelled["id"]: OrderStatus.CANCELLED, waiting["id"]: OrderStatus.PAID}
+    held = await session.execute(
+        select(StockReservation.order_id, StockReservation.state).where(
+            StockReservation.order_id.in_([cancelled["id"], waiting["id"]])
+        )
+    )
+    assert dict(held.tuples().all()) == {
+        cancelled["id"]: ReservationState.RELEASED,
+        waiting["id"]: ReservationState.COMMITTED,
+    }
+    await session.commit()
+    assert await stock_of(session, shop.sugar.variant.id) == (48, 0)
