@@ -102,6 +102,25 @@ def fill_defaults(rows: Sequence[Base]) -> None:
                 setattr(row, key, value)
 
 
+def _check_new(row: Base) -> None:
+    if inspect_model(row).has_identity or inspect_model(row).session is not None:
+        raise ValueError(f"{row!r} is already in a session; only new rows are written here")
+
+
+def _begins(session: AsyncSession, alone: bool) -> bool:
+    """Whether the statement must begin (or join) a transaction: unless it is `alone` and nothing else of the unit
+    of work is unwritten, so it is the whole unit of work."""
+    return not alone or bool(session.new or session.dirty or session.deleted)
+
+
+def mark_written(session: AsyncSession, rows: Sequence[Base]) -> None:
+    """Persistent rows whose changes a statement has written: clean, so the commit's flush has nothing to visit (a
+    unit of work over a row with no net change cost a tenth of a payment's CPU)."""
+    identity_map = session.sync_session.identity_map
+    for row in rows:
+        inspect_model(row)._commit_all(row.__dict__, identity_map)
+
+
 _SHAPES_KEPT = 64  # statements kept by shape (the rows' models and links, in order); a few are ever used
 
 
@@ -230,8 +249,7 @@ async def insert_together(
     written: list[dict[str, Any]] = []
     for i, item in enumerate(rows):
         row = plain[i]
-        if inspect_model(row).has_identity or inspect_model(row).session is not None:
-            raise ValueError(f"{row!r} is already in a session; insert_together writes new rows only")
+        _check_new(row)
         values = row_values(row)
         written.append(values)
         preset = row.__dict__.get("id")
@@ -265,20 +283,16 @@ async def insert_together(
         params[f"u{j}__id"] = row.id  # type: ignore[attr-defined]
         params.update({f"u{j}_{key}": value for key, value in values.items()})
     shape = (tuple(new_shape), tuple(changed_shape), guard[0] if guard is not None else None)
-    # Only what this call writes is unwritten (so a statement that runs alone is the whole unit of work).
-    begin = not alone or bool(session.new or session.dirty or session.deleted)
+    begin = _begins(session, alone)
     found = {int(i): value for i, value in await driver.fetch(connection, _together(shape), params, begin=begin)}
     if guard is not None and _GUARD_POSITION not in found:
         return None  # the guard matched no row: nothing was written
     if any(-1 - j not in found for j in range(len(changed))):
         raise RuntimeError("a changed row was not found to update")
-    identity_map = session.sync_session.identity_map
     for row, values in zip(changed, changes, strict=True):
         for key, value in values.items():
             set_committed_value(row, key, value)
-        # Written: the row is clean, so the commit's flush has nothing to visit (a unit of work over a row with no
-        # net change cost a tenth of a payment's CPU).
-        inspect_model(row)._commit_all(row.__dict__, identity_map)
+    mark_written(session, changed)
     _identify(rows, plain, [int(found[i]) for i in range(len(plain))], written)
     return found.get(_GUARD_POSITION)
 
@@ -372,8 +386,7 @@ async def insert_many(session: AsyncSession, rows: Sequence[Base | Child], *, al
     params: dict[str, Any] = {}
     written: list[dict[str, Any]] = []
     for item, row in zip(rows, plain, strict=True):
-        if inspect_model(row).has_identity or inspect_model(row).session is not None:
-            raise ValueError(f"{row!r} is already in a session; insert_many writes new rows only")
+        _check_new(row)
         parent_place = row_place.get(id(item.parent)) if isinstance(item, Child) else None
         if isinstance(item, Child) and parent_place is None:
             raise ValueError(f"{row!r}: its parent must come before it in the same call")
@@ -389,9 +402,8 @@ async def insert_many(session: AsyncSession, rows: Sequence[Base | Child], *, al
         if parent_place is not None:
             params.setdefault(f"g{g}__parent", []).append(parent_place[1])
     groups = tuple(sorted(group_of, key=group_of.__getitem__))
-    begin = not alone or bool(session.new or session.dirty or session.deleted)
     found = {
         (int(g), int(n)): int(new_id)
-        for g, n, new_id in await driver.fetch(connection, _many(groups), params, begin=begin)
+        for g, n, new_id in await driver.fetch(connection, _many(groups), params, begin=_begins(session, alone))
     }
     _identify(rows, plain, [found[row_place[id(row)]] for row in plain], written)

@@ -15,7 +15,6 @@ from typing import Any
 import msgspec
 import structlog
 from sqlalchemy import bindparam, update
-from sqlalchemy import inspect as inspect_model
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +25,7 @@ from shop.checkout.idempotency import IdempotencyStore
 from shop.checkout.schemas import StripePaymentOut
 from shop.db import Base, utcnow
 from shop.errors import Conflict, DomainError, Forbidden, NotFound
-from shop.inserts import Guard, insert_together
+from shop.inserts import Guard, insert_together, mark_written
 from shop.ledger.services import LedgerLine, payment_entries, split_line
 from shop.notifications import NotificationKind, notify
 from shop.orders import events, states
@@ -305,8 +304,7 @@ class PaymentService:
         if not written:  # not reachable while the order's reservations change only under its row lock
             log.warning("payment_units_left_on_shelf", order_id=order.id)
             await StockService(self.session).after_settle(order.id, written)
-        # Written by the statement: nothing is left for a flush.
-        inspect_model(order)._commit_all(order.__dict__, self.session.sync_session.identity_map)
+        mark_written(self.session, [order])  # its changes went with the statement
         await self.session.commit()
         return Paid(result, taken.event, order)
 

@@ -7,10 +7,15 @@ import hmac
 import itertools
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from litestar import Litestar
+from sqlalchemy import event, select
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import StockLevel, Workshop
@@ -110,3 +115,33 @@ def sign(payload: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) ->
     ts = at or int(time.time())
     mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
     return f"t={ts},v1={mac}"
+
+
+@dataclass
+class RoundTrips:
+    statements: list[str] = field(default_factory=list)  # each statement's first word, in order
+    begun: int = 0  # transactions begun on the driver (each also costs a BEGIN and a COMMIT round trip)
+
+
+@contextmanager
+def round_trips(app: Litestar, monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
+    """What the app sends to PostgreSQL meanwhile: its statements, and the transactions begun on the driver."""
+    seen = RoundTrips()
+    start_transaction = AsyncAdapt_asyncpg_connection._start_transaction
+
+    async def counted(adapted: AsyncAdapt_asyncpg_connection) -> None:
+        await start_transaction(adapted)
+        if adapted._started:
+            seen.begun += 1
+
+    def on_execute(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.statements.append(statement.split(None, 1)[0])
+
+    engine = app.state.engine.sync_engine
+    with monkeypatch.context() as patched:
+        patched.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", counted)
+        event.listen(engine, "before_cursor_execute", on_execute)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", on_execute)

@@ -8,8 +8,7 @@ import datetime as dt
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event, func, select, update
-from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import LocationKind, StockLevel, StockLocation
@@ -17,7 +16,7 @@ from logistics.models import NetworkStamp
 from logistics.snapshot import STAMP_ROW
 from shop.orders.models import Order
 from shop.stock.models import ReservationState, StockReservation
-from tests.shop.helpers import Shop, checkout_body, stock_of
+from tests.shop.helpers import Shop, checkout_body, round_trips, stock_of
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -246,49 +245,30 @@ async def test_a_buy_now_checkout_is_one_read_and_one_write_of_its_own_on_postgr
     shop: Shop,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # given the driver's transactions counted as they begin (each costs a BEGIN and a COMMIT round trip)
+    # given a shop whose process already holds the delivery network (the first checkout of a process reads and
+    # keeps it, in a transaction of its own, while the network's stamp stays the same)
     postgres = session.get_bind().dialect.name == "postgresql"
-    begun: list[int] = []
-    start_transaction = AsyncAdapt_asyncpg_connection._start_transaction
-
-    async def counted(adapted: AsyncAdapt_asyncpg_connection) -> None:
-        await start_transaction(adapted)
-        begun.append(1)
-
-    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", counted)
-    seen: list[str] = []
-
-    def on_execute(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.split(None, 1)[0] in {"SELECT", "WITH", "INSERT", "UPDATE", "DELETE"}:
-            seen.append(statement.split(None, 1)[0])
-
-    # (the first checkout of a process reads and keeps the delivery network, in a transaction of its own, while the
-    # network's stamp stays the same)
     session.add(NetworkStamp(id=STAMP_ROW, stamp=20261124))
     await session.commit()
     warm_up = await client.post(
         "/api/checkout", json=checkout_body((shop.tea.variant.id, 1)), headers=shop.h(shop.buyer)
     )
     assert warm_up.status_code == 201, warm_up.text
-    begun.clear()
 
     # when a buyer checks out two units of one product (the lines in the request, no voucher)
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", on_execute)
-    try:
+    with round_trips(app, monkeypatch) as sent:
         r = await client.post(
             "/api/checkout",
             json=checkout_body((shop.sugar.variant.id, 2)),
             headers={**shop.h(shop.buyer), "Idempotency-Key": "one-statement"},
         )
-    finally:
-        event.remove(app.state.engine.sync_engine, "before_cursor_execute", on_execute)
     assert r.status_code == 201, r.text
     order = r.json()
 
     # then on PostgreSQL the lines were read and everything written in one statement, with no transaction begun:
     # the statement was its own
     if postgres:
-        assert (seen[-2:], begun) == (["SELECT", "WITH"], [])
+        assert (sent.statements, sent.begun) == (["SELECT", "WITH"], 0)
     # and the order, its line (ids taken beforehand), the reservation and the stored response are all there
     assert await stock_of(session, shop.sugar.variant.id) == (50, 2)
     line_ids = [ln["id"] for ln in order["lines"]]

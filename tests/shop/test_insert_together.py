@@ -277,6 +277,7 @@ async def test_many_rows_with_their_children_in_one_statement(session: AsyncSess
     # events), built in an interleaved order
     rows: list[Any] = []
     parents = []
+    entries: list[tuple[LedgerEntry, AuditEntry]] = []
     for n, amount in enumerate((100, 200, 300)):
         parent = LedgerEntry(kind=LedgerKind.SHIPPING, amount_fen=amount, order_id=9300 + n)
         parents.append(parent)
@@ -284,6 +285,7 @@ async def test_many_rows_with_their_children_in_one_statement(session: AsyncSess
         for k in range(n + 1):  # 1, 2 and 3 children
             entry = audit.entry(actor_id=None, action=f"a{k}", entity="order", entity_id=0, changes={"k": k})
             rows.append(Child(entry, parent, "entity_id"))
+            entries.append((parent, entry))
     seen = _count_statements(session)
 
     # when they are written at once and committed
@@ -301,6 +303,6 @@ async def test_many_rows_with_their_children_in_one_statement(session: AsyncSess
             AuditEntry.entity_id.in_([p.id for p in parents])
         )
     )
-    expected = [(item.parent.id, item.row.action, item.row.id) for item in rows if isinstance(item, Child)]
+    expected = [(parent.id, entry.action, entry.id) for parent, entry in entries]
     assert sorted(tuple(row) for row in children) == sorted(expected)
     assert [len([e for e in expected if e[0] == p.id]) for p in parents] == [1, 2, 3]

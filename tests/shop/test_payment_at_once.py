@@ -4,12 +4,12 @@ still awaiting payment; anything else (and any race) goes the locked way with th
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event, func, select
-from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from logistics.models import NetworkStamp
@@ -20,7 +20,7 @@ from shop.ledger.models import LedgerEntry, LedgerKind
 from shop.orders.models import Order, OrderStatus
 from shop.payments.services import PAY_AND_SETTLE
 from shop.stock.models import ReservationState, StockReservation
-from tests.shop.helpers import Shop, checkout_body, stock_of
+from tests.shop.helpers import Shop, checkout_body, round_trips, stock_of
 
 
 async def _ledger_total(session: AsyncSession, order_id: int) -> int:
@@ -35,6 +35,12 @@ async def _checkout(client: AsyncTestClient[Litestar], shop: Shop, quantity: int
     )
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
+
+
+async def _pay(client: AsyncTestClient[Litestar], shop: Shop, order_id: int, key: str) -> Any:
+    return await client.post(
+        f"/api/orders/{order_id}/payments/offline", headers={**shop.h(shop.kiosk), "Idempotency-Key": key}
+    )
 
 
 async def test_the_usual_payment_is_one_read_and_one_write_of_its_own(
@@ -52,35 +58,15 @@ async def test_the_usual_payment_is_one_read_and_one_write_of_its_own(
     assert r.status_code == 200, r.text
     order = await _checkout(client, shop, 2)
     postgres = session.get_bind().dialect.name == "postgresql"
-    begun: list[int] = []
-    start_transaction = AsyncAdapt_asyncpg_connection._start_transaction
 
-    async def counted(adapted: AsyncAdapt_asyncpg_connection) -> None:
-        await start_transaction(adapted)
-        if adapted._started:
-            begun.append(1)
-
-    seen: list[str] = []
-
-    def on_execute(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        seen.append(statement.split(None, 1)[0])
-
-    # when the kiosk confirms it (the hand-over that follows is left out of the count)
-    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", counted)
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", on_execute)
-    try:
-        paid = await client.post(
-            f"/api/orders/{order['id']}/payments/offline",
-            headers={**shop.h(shop.kiosk), "Idempotency-Key": "counter-1"},
-        )
-    finally:
-        event.remove(app.state.engine.sync_engine, "before_cursor_execute", on_execute)
-        monkeypatch.undo()
+    # when the kiosk confirms it (the hand-over that follows included)
+    with round_trips(app, monkeypatch) as sent:
+        paid = await _pay(client, shop, order["id"], "counter-1")
 
     # then on PostgreSQL the order was read and everything written in one statement, with no transaction begun
     assert paid.status_code == 200, paid.text
     if postgres:
-        assert (seen[:2], begun[:1]) == (["SELECT", "WITH"], [])
+        assert (sent.statements[:2], sent.begun) == (["SELECT", "WITH"], 0)
     # and the order is paid, its split adds up to what was paid, its units left the shelf
     assert (paid.json()["status"], paid.json()["total_fen"]) == ("paid", 7600)
     assert await _ledger_total(session, order["id"]) == 7600
@@ -89,10 +75,7 @@ async def test_the_usual_payment_is_one_read_and_one_write_of_its_own(
     assert list(states) == [ReservationState.COMMITTED]
     await session.commit()
     # and the same call again answers the same, changing nothing
-    again = await client.post(
-        f"/api/orders/{order['id']}/payments/offline",
-        headers={**shop.h(shop.kiosk), "Idempotency-Key": "counter-1"},
-    )
+    again = await _pay(client, shop, order["id"], "counter-1")
     assert (again.status_code, again.json()) == (200, paid.json())
     assert await _ledger_total(session, order["id"]) == 7600
     assert await stock_of(session, shop.sugar.variant.id) == (47, 0)
@@ -107,15 +90,7 @@ async def test_two_counters_confirming_one_order_at_once_take_one_payment(
     order = await _checkout(client, shop, 3)
 
     # when two kiosks confirm it at the same moment (each with its own key)
-    answers = await asyncio.gather(
-        *(
-            client.post(
-                f"/api/orders/{order['id']}/payments/offline",
-                headers={**shop.h(shop.kiosk), "Idempotency-Key": f"counter-{n}"},
-            )
-            for n in (1, 2)
-        )
-    )
+    answers = await asyncio.gather(*(_pay(client, shop, order["id"], f"counter-{n}") for n in (1, 2)))
 
     # then one is paid and the other refused as already paid; the money and the units moved once
     assert sorted(r.status_code for r in answers) == [200, 409]
